@@ -1,0 +1,162 @@
+"""Command-line tools: flask --app app <command>."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from . import SAMPLE_REPORT, db as database
+from .bootstrap import first_run
+from .exporters import to_json, to_markdown
+from .importer import decode, parse_upload
+from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
+from .schema import current_version, migrate
+from .users import ROLES, User, UserError, create_user, generate_password, get_or_create_unit
+
+# The CLI acts as the machine's operator: it sees and may change every unit's reports.
+OPERATOR = User(id=0, username="cli", display_name="命令行", role="admin", unit_id=None,
+                unit_name=None, active=True)
+
+
+def _db():
+    """A connection to the configured database, schema up to date."""
+    db = database.connect(current_app.config["DATABASE"])
+    migrate(db)
+    return db
+
+
+def _operator(db) -> User:
+    """The admin the CLI acts as (the first admin account; audit rows name it)."""
+    row = db.execute("SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY id LIMIT 1").fetchone()
+    if row is None:
+        return User(**{**OPERATOR.__dict__, "id": None})
+    return User(**{**OPERATOR.__dict__, "id": row[0]})
+
+
+@click.command("init-db")
+def init_db():
+    """Create or upgrade the database schema."""
+    db = _db()
+    click.echo(f"数据库已就绪：{current_app.config['DATABASE']}（结构版本 {current_version(db)}）")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True, help="角色")
+@click.option("--unit", "unit_name", default=None, help="所属单位名称（不存在则新建）")
+@click.option("--password", default=None, help="密码；不给则随机生成并显示一次")
+@click.option("--name", "display_name", default=None, help="显示姓名")
+def create_user_command(username, role, unit_name, password, display_name):
+    """Create an account."""
+    db = _db()
+    generated = password is None
+    password = password or generate_password()
+    try:
+        unit_id = get_or_create_unit(db, unit_name) if unit_name else None
+        create_user(db, username, role, password, display_name=display_name, unit_id=unit_id)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已创建用户 {username}（{ROLES[role]}）")
+    if generated:
+        click.echo(f"初始密码（只显示这一次）：{password}")
+
+
+@click.command("import-report")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--unit", "unit_name", required=True, help="单位名称（不存在则新建）")
+@click.option("--year", type=int, required=True, help="报告年度，如 2024")
+@click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "plain"]), default="auto")
+def import_report(file: Path, unit_name: str, year: int, fmt: str):
+    """Import a report from Markdown, plain text or JSON; print the new id on the last line."""
+    db = _db()
+    try:
+        parsed = parse_upload(decode(file.read_bytes()), file.name, fmt)
+        unit_id = get_or_create_unit(db, unit_name)
+        report_id = create_report(db, _operator(db), unit_id, year, parsed, how="导入")
+    except (InvalidInput, UserError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已导入：{parsed.title}（{len(parsed.sections)} 个部分）", err=True)
+    click.echo(report_id)
+
+
+@click.command("export-report")
+@click.argument("report_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "md"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export_report(report_id: int, fmt: str, output: Path | None):
+    """Export a report as JSON or Markdown, to stdout or a file."""
+    db = _db()
+    try:
+        report = get_report(db, _operator(db), report_id)
+    except NotFound as error:
+        raise click.ClickException(str(error)) from None
+    body = to_json(db, report) if fmt == "json" else to_markdown(db, report)
+    if output is None:
+        sys.stdout.write(body)
+    else:
+        output.write_text(body, encoding="utf-8")
+        click.echo(f"已导出到 {output}", err=True)
+
+
+@click.command("list-reports")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
+def list_reports_command(fmt: str):
+    """List every report."""
+    db = _db()
+    rows = [
+        {"id": r["id"], "unit": r["unit_name"], "year": r["year"], "title": r["title"],
+         "status": r["status"]}
+        for r in sorted(list_reports(db, _operator(db)), key=lambda r: r["id"])
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['id']}\t{r['year']}\t{r['status']}\t{r['unit']}\t{r['title']}")
+
+
+@click.command("first-run")
+def first_run_command():
+    """Create the admin account and load the sample report if the instance is empty."""
+    _announce(_first_run())
+
+
+def _first_run() -> dict:
+    """Run first-run set-up with the app's configuration."""
+    db = _db()
+    sample = SAMPLE_REPORT if current_app.config["LOAD_SAMPLE"] else None
+    return first_run(db, sample, current_app.config.get("ADMIN_PASSWORD"))
+
+
+def _announce(done: dict) -> None:
+    """Tell the operator what first-run set-up did."""
+    if done["admin_password"]:
+        click.echo("=" * 60)
+        click.echo("首次运行：已创建管理员账号 admin")
+        click.echo(f"初始密码（只显示这一次，请妥善保存）：{done['admin_password']}")
+        click.echo("=" * 60)
+    if done["report_id"]:
+        click.echo(f"已载入示例报告（编号 {done['report_id']}）")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int):
+    """Serve the site with waitress (first run sets up the admin and the sample report)."""
+    from waitress import serve as waitress_serve
+
+    _announce(_first_run())
+    click.echo(f"正在运行：http://{host}:{port}/  （按 Ctrl+C 停止）")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                   ident=None)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app."""
+    for command in (init_db, create_user_command, import_report, export_report,
+                    list_reports_command, first_run_command, serve):
+        app.cli.add_command(command)

@@ -1,0 +1,49 @@
+"""Exports that scripts and other instances rely on: JSON (DESIGN §8) and Markdown."""
+
+import json
+
+import sqlite_utils
+
+from .reports import get_sections
+
+# Markdown heading marks per outline level; the importer reads levels from the numbers,
+# so these only make the file readable in any Markdown viewer.
+_HASHES = {1: "##", 2: "###", 3: "####", 4: "#####"}
+
+
+def report_to_dict(db: sqlite_utils.Database, report: dict) -> dict:
+    """The report in the JSON shape of DESIGN §8."""
+    sections = get_sections(db, report["id"])
+    return {
+        "id": report["id"],
+        "unit": report["unit_name"],
+        "year": report["year"],
+        "title": report["title"],
+        "status": report["status"],
+        "preamble": report["preamble"],
+        "sections": [
+            {"id": s.id, "level": s.level, "number": s.number, "title": s.title,
+             "markdown": s.markdown, "version": s.version}
+            for s in sections
+        ],
+        # The 自评表 (form and score) is not part of the narrative editor yet.
+        "form": None,
+        "score": None,
+    }
+
+
+def to_json(db: sqlite_utils.Database, report: dict) -> str:
+    """The JSON export as text, Chinese kept readable."""
+    return json.dumps(report_to_dict(db, report), ensure_ascii=False, indent=2) + "\n"
+
+
+def to_markdown(db: sqlite_utils.Database, report: dict) -> str:
+    """The report as one Markdown file that imports back to the same outline and text."""
+    parts = [f"# {report['title']}"]
+    if report["preamble"].strip():
+        parts.append(report["preamble"].strip())
+    for section in get_sections(db, report["id"]):
+        parts.append(f"{_HASHES[section.level]} {section.number}{section.title}")
+        if section.markdown.strip():
+            parts.append(section.markdown.strip())
+    return "\n\n".join(parts) + "\n"

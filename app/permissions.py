@@ -1,0 +1,39 @@
+"""Who may see and change what. Checked in the domain on every request, not by hiding buttons."""
+
+from .users import User
+
+
+class NotAllowed(Exception):
+    """The user may not do this; the message says why, in Chinese."""
+
+
+def can_view(user: User, report: dict) -> bool:
+    """Admins see every report; everybody else only their own unit's."""
+    return user.is_admin or (user.unit_id is not None and user.unit_id == report["unit_id"])
+
+
+def can_edit(user: User, report: dict) -> bool:
+    """Text and structure change only in a draft, by its unit's 填报人 or an admin."""
+    if report["status"] != "draft":
+        return False
+    return user.is_admin or (user.role == "editor" and user.unit_id == report["unit_id"])
+
+
+def can_create_in(user: User, unit_id: int) -> bool:
+    """Admins create reports for any unit; 填报人 only for their own."""
+    return user.is_admin or (user.role == "editor" and user.unit_id == unit_id)
+
+
+def require_view(user: User, report: dict) -> None:
+    """Raise NotAllowed unless the user may read the report."""
+    if not can_view(user, report):
+        raise NotAllowed("您无权查看该报告。")
+
+
+def require_edit(user: User, report: dict) -> None:
+    """Raise NotAllowed unless the user may change the report now."""
+    require_view(user, report)
+    if not can_edit(user, report):
+        if report["status"] != "draft":
+            raise NotAllowed("报告已提交或定稿，不能再修改；如需修改请先退回。")
+        raise NotAllowed("您的角色不能修改报告，只有本单位填报人或管理员可以修改。")

@@ -1,0 +1,215 @@
+"""Reports: creating (new, imported), listing and reading them with their numbered sections."""
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from . import audit, clock
+from .db import all_rows, one, transaction
+from .numbering import number_outline
+from .outline import ParsedReport, ParsedSection
+from .permissions import NotAllowed, can_create_in, require_edit, require_view
+from .render import render_markdown
+from .users import User
+
+STATUS_LABELS = {
+    "draft": "草稿",
+    "submitted": "待审核",
+    "reviewed": "待审批",
+    "approved": "已定稿",
+}
+MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_TITLE_CHARS = 200
+
+
+class NotFound(LookupError):
+    """The report or section does not exist (or was deleted)."""
+
+
+class InvalidInput(ValueError):
+    """Input that cannot be accepted; the message says what to do, in Chinese."""
+
+
+@dataclass
+class Section:
+    """A section as shown: its derived number, level and cached HTML."""
+
+    id: int
+    report_id: int
+    position: int
+    level: int
+    title: str
+    markdown: str
+    html: str
+    version: int
+    updated_at: str
+    updated_by_name: str | None
+    number: str = ""
+
+    @property
+    def heading(self) -> str:
+        """Number and title together, as printed: （一）自评结论."""
+        return f"{self.number}{self.title}"
+
+
+def standard_outline(unit_name: str, year: int) -> ParsedReport:
+    """The outline every 部门整体支出绩效自评表说明 starts from."""
+    efficiency = ["预算编制", "预算执行", "信息公开", "绩效管理", "采购管理", "资产管理", "运行成本"]
+    return ParsedReport(
+        title=f"{year}年度{unit_name}部门整体支出绩效自评表说明",
+        preamble="",
+        sections=[
+            ParsedSection(1, "绩效自评情况"),
+            ParsedSection(2, "部门整体支出绩效目标"),
+            ParsedSection(2, "自评结论"),
+            ParsedSection(2, "履职效能分析"),
+            ParsedSection(2, "管理效率分析"),
+            *(ParsedSection(3, name) for name in efficiency),
+            ParsedSection(1, "存在的主要问题和下一步改进措施"),
+        ],
+    )
+
+
+def check_year(year) -> int:
+    """The year as an int, or InvalidInput."""
+    try:
+        year = int(str(year).strip())
+    except ValueError:
+        raise InvalidInput("年度须为四位数字，如 2024。") from None
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidInput(f"年度须在{MIN_YEAR}至{MAX_YEAR}之间。")
+    return year
+
+
+def check_title(title: str, what: str = "标题") -> str:
+    """A title without surrounding or repeated white space, or InvalidInput."""
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput(f"{what}不能为空。")
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"{what}过长（不超过{MAX_TITLE_CHARS}字）。")
+    return title
+
+
+def create_report(
+    db: sqlite_utils.Database,
+    user: User,
+    unit_id: int,
+    year: int,
+    parsed: ParsedReport,
+    how: str = "新建",
+) -> int:
+    """Create a draft report with its sections and first revisions; return its id."""
+    if not can_create_in(user, unit_id):
+        raise NotAllowed("只有本单位填报人或管理员可以新建或导入报告。")
+    year = check_year(year)
+    if not parsed.sections:
+        raise InvalidInput("没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。")
+    title = check_title(parsed.title or f"{year}年度部门整体支出绩效自评表说明", "报告标题")
+    now = clock.now()
+    with transaction(db):
+        existing = one(db, "SELECT id FROM reports WHERE unit_id = ? AND year = ?", (unit_id, year))
+        if existing:
+            raise InvalidInput(
+                f"该单位{year}年度的报告已存在（编号 {existing['id']}），不能重复创建；"
+                "请打开已有报告修改，或选择其他年度。"
+            )
+        report_id = db.execute(
+            "INSERT INTO reports (unit_id, year, title, preamble, preamble_html,"
+            " created_at, created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (unit_id, year, title, parsed.preamble, render_markdown(parsed.preamble),
+             now, user.id, now, user.id),
+        ).lastrowid
+        for position, section in enumerate(parsed.sections, start=1):
+            section_title = check_title(section.title, "章节标题")
+            section_id = db.execute(
+                "INSERT INTO sections (report_id, position, level, title, markdown, html,"
+                " created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (report_id, position, section.level, section_title, section.markdown,
+                 render_markdown(section.markdown), now, now, user.id),
+            ).lastrowid
+            db.execute(
+                "INSERT INTO revisions (section_id, version, title, markdown, note, created_at,"
+                " created_by) VALUES (?, 1, ?, ?, ?, ?, ?)",
+                (section_id, section_title, section.markdown, how, now, user.id),
+            )
+        audit.record(db, "report.create", actor_id=user.id, report_id=report_id, how=how,
+                     sections=len(parsed.sections))
+    return report_id
+
+
+_REPORT_SQL = (
+    "SELECT reports.*, units.name AS unit_name, updater.display_name AS updated_by_name"
+    " FROM reports JOIN units ON units.id = reports.unit_id"
+    " LEFT JOIN users AS updater ON updater.id = reports.updated_by"
+)
+
+
+def get_report(db: sqlite_utils.Database, user: User, report_id: int) -> dict:
+    """The report with unit and last editor, if the user may see it."""
+    report = one(db, _REPORT_SQL + " WHERE reports.id = ?", (report_id,))
+    if report is None:
+        raise NotFound("报告不存在或已被删除。")
+    require_view(user, report)
+    report["status_label"] = STATUS_LABELS[report["status"]]
+    return report
+
+
+def list_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
+    """The reports the user may see, most recently changed first."""
+    where, params = ("", ()) if user.is_admin else (" WHERE reports.unit_id = ?", (user.unit_id,))
+    rows = all_rows(db, _REPORT_SQL + where + " ORDER BY reports.updated_at DESC", params)
+    for row in rows:
+        row["status_label"] = STATUS_LABELS[row["status"]]
+    return rows
+
+
+def units_for_new_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
+    """The units the user may create or import reports for."""
+    if user.is_admin:
+        return all_rows(db, "SELECT id, name FROM units ORDER BY name")
+    if not can_create_in(user, user.unit_id):
+        return []
+    return all_rows(db, "SELECT id, name FROM units WHERE id = ?", (user.unit_id,))
+
+
+def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
+    """The live sections of a report in document order, numbered."""
+    rows = all_rows(
+        db,
+        "SELECT sections.id, report_id, position, level, title, markdown, html, version,"
+        " updated_at, users.display_name AS updated_by_name FROM sections"
+        " LEFT JOIN users ON users.id = sections.updated_by"
+        " WHERE report_id = ? AND deleted_at IS NULL ORDER BY position",
+        (report_id,),
+    )
+    sections = [Section(**row) for row in rows]
+    for section, number in zip(sections, number_outline(s.level for s in sections), strict=True):
+        section.number = number
+    return sections
+
+
+def touch(db: sqlite_utils.Database, report_id: int, user_id: int) -> None:
+    """Record that the report changed now, by this user (inside the caller's transaction)."""
+    db.execute(
+        "UPDATE reports SET updated_at = ?, updated_by = ? WHERE id = ?",
+        (clock.now(), user_id, report_id),
+    )
+
+
+def update_header(
+    db: sqlite_utils.Database, report: dict, user: User, title: str, preamble: str, version: int
+) -> None:
+    """Change the report's title and preamble, refusing a stale version."""
+    require_edit(user, report)
+    title = check_title(title, "报告标题")
+    with transaction(db):
+        changed = db.execute(
+            "UPDATE reports SET title = ?, preamble = ?, preamble_html = ?, version = version + 1"
+            " WHERE id = ? AND version = ?",
+            (title, preamble, render_markdown(preamble), report["id"], version),
+        ).rowcount
+        if not changed:
+            raise InvalidInput("报告信息已被他人修改，请刷新页面后再改。")
+        touch(db, report["id"], user.id)
+        audit.record(db, "report.header", actor_id=user.id, report_id=report["id"])

@@ -1,0 +1,139 @@
+"""Tables and indexes, built by named migrations applied in order and recorded in user_version."""
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from .db import transaction
+
+
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Execute SQL statements one by one, inside the caller's transaction."""
+    # sqlite3's executescript() commits first, which would split a migration in two.
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+def _0001_initial(db: sqlite_utils.Database) -> None:
+    """Units, users, reports, sections, revisions and the audit log."""
+    _run_script(db, 
+        """
+        CREATE TABLE units (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            code TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            display_name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'reviewer', 'approver', 'viewer')),
+            unit_id INTEGER REFERENCES units(id),
+            active INTEGER NOT NULL DEFAULT 1,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            last_login_at TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            year INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'draft'
+                CHECK (status IN ('draft', 'submitted', 'reviewed', 'approved')),
+            preamble TEXT NOT NULL DEFAULT '',
+            preamble_html TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id),
+            UNIQUE (unit_id, year)
+        );
+        -- Sections are stored flat in document order: (position, level) is the whole
+        -- outline, a section's parent is the nearest earlier section of a lower level,
+        -- and the displayed number (一、（一）1.（1）) is computed from it on read.
+        CREATE TABLE sections (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 4),
+            kind TEXT NOT NULL DEFAULT 'narrative',
+            title TEXT NOT NULL,
+            markdown TEXT NOT NULL DEFAULT '',
+            html TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id),
+            deleted_at TEXT,
+            deleted_by INTEGER REFERENCES users(id)
+        );
+        CREATE INDEX sections_report_position ON sections (report_id, position)
+            WHERE deleted_at IS NULL;
+        CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY,
+            section_id INTEGER NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            markdown TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            UNIQUE (section_id, version)
+        );
+        -- Append-only: each row carries the hash of the one before it, so an edited
+        -- or deleted row breaks the chain.
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor_id INTEGER REFERENCES users(id),
+            action TEXT NOT NULL,
+            report_id INTEGER,
+            section_id INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_report ON audit_log (report_id, id);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE INDEX reports_updated ON reports (updated_at);
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", _0001_initial),
+]
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    """The number of migrations already applied to this database."""
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations this database has not had yet; return their names."""
+    applied = []
+    for number, (name, step) in enumerate(MIGRATIONS, start=1):
+        with transaction(db):
+            # Re-read inside the write lock: two processes starting at once apply each step once.
+            if current_version(db) >= number:
+                continue
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+        applied.append(name)
+    return applied

@@ -1,0 +1,132 @@
+"""Report pages: create, import, read, edit the header, export."""
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import audit, get_db
+from ..exporters import to_json, to_markdown
+from ..importer import decode, parse_upload
+from ..permissions import can_edit, require_edit
+from ..db import transaction
+from ..reports import (
+    InvalidInput,
+    check_year,
+    get_report,
+    get_sections,
+    standard_outline,
+    units_for_new_reports,
+    update_header,
+)
+from ..reports import create_report as create
+from ..users import UserError, get_or_create_unit
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def _unit_id(db) -> int:
+    """The unit chosen in a form: an existing one by id, or a new one by name (admins)."""
+    if current_user.is_admin and request.form.get("unit_name", "").strip():
+        try:
+            return get_or_create_unit(db, request.form["unit_name"])
+        except UserError as error:
+            raise InvalidInput(str(error)) from None
+    try:
+        return int(request.form.get("unit_id", ""))
+    except ValueError:
+        raise InvalidInput("请选择单位。") from None
+
+
+def _unit_name(db, unit_id: int) -> str:
+    """A unit's name, or InvalidInput when there is no such unit."""
+    row = db.execute("SELECT name FROM units WHERE id = ?", (unit_id,)).fetchone()
+    if row is None:
+        raise InvalidInput("所选单位不存在，请刷新页面后重选。")
+    return row[0]
+
+
+@bp.post("")
+def new():
+    """Create a report from the standard outline for a unit and year."""
+    db = get_db()
+    unit_id = _unit_id(db)
+    year = check_year(request.form.get("year", ""))
+    outline = standard_outline(_unit_name(db, unit_id), year)
+    report_id = create(db, current_user, unit_id, year, outline, how="新建")
+    return redirect(url_for("reports.show", report_id=report_id), code=303)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_report():
+    """Import last year's report from a Markdown, text or JSON file, or pasted text."""
+    db = get_db()
+    if request.method == "GET":
+        return render_template("reports/import.html", error=None, form={},
+                               units=units_for_new_reports(db, current_user))
+    try:
+        upload = request.files.get("file")
+        if upload and upload.filename:
+            text, filename = decode(upload.read()), upload.filename
+        else:
+            text, filename = request.form.get("text", ""), ""
+        parsed = parse_upload(text, filename, request.form.get("format", "auto"))
+        unit_id = _unit_id(db)
+        report_id = create(db, current_user, unit_id, request.form.get("year", ""), parsed,
+                           how="导入")
+    except InvalidInput as error:
+        return render_template("reports/import.html", error=str(error), form=request.form,
+                               units=units_for_new_reports(db, current_user)), 422
+    return redirect(url_for("reports.show", report_id=report_id), code=303)
+
+
+@bp.get("/<int:report_id>")
+def show(report_id: int):
+    """The report: outline beside the numbered sections, each editable in place."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    return render_template(
+        "reports/show.html",
+        report=report,
+        sections=get_sections(db, report_id),
+        editable=can_edit(current_user, report),
+        editing=None,
+    )
+
+
+@bp.route("/<int:report_id>/header", methods=["GET", "POST"])
+def header(report_id: int):
+    """Edit the report's title and preamble."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    require_edit(current_user, report)
+    if request.method == "POST":
+        try:
+            version = int(request.form.get("version", ""))
+        except ValueError:
+            raise InvalidInput("缺少版本号，请刷新页面后重试。") from None
+        try:
+            update_header(db, report, current_user, request.form.get("title", ""),
+                          request.form.get("preamble", ""), version)
+        except InvalidInput as error:
+            return render_template("reports/header.html", report=report, error=str(error),
+                                   form=request.form), 409
+        return redirect(url_for("reports.show", report_id=report_id), code=303)
+    return render_template("reports/header.html", report=report, error=None, form=report)
+
+
+@bp.get("/<int:report_id>/export.<fmt>")
+def export(report_id: int, fmt: str):
+    """Download the report as JSON or Markdown."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    if fmt == "json":
+        body, mimetype = to_json(db, report), "application/json"
+    elif fmt == "md":
+        body, mimetype = to_markdown(db, report), "text/markdown"
+    else:
+        raise InvalidInput("不支持的导出格式，可选 json 或 md。")
+    with transaction(db):
+        audit.record(db, "report.export", actor_id=current_user.id, report_id=report_id, format=fmt)
+    filename = f"{report['year']}-{report['unit_name']}-自评表说明.{fmt}"
+    response = Response(body, mimetype=mimetype + "; charset=utf-8")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
