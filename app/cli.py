@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from . import SAMPLE_REPORT, db as database
 from .bootstrap import first_run
@@ -36,6 +37,7 @@ def _operator(db) -> User:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create or upgrade the database schema."""
     db = _db()
@@ -48,6 +50,7 @@ def init_db():
 @click.option("--unit", "unit_name", default=None, help="所属单位名称（不存在则新建）")
 @click.option("--password", default=None, help="密码；不给则随机生成并显示一次")
 @click.option("--name", "display_name", default=None, help="显示姓名")
+@with_appcontext
 def create_user_command(username, role, unit_name, password, display_name):
     """Create an account."""
     db = _db()
@@ -68,6 +71,7 @@ def create_user_command(username, role, unit_name, password, display_name):
 @click.option("--unit", "unit_name", required=True, help="单位名称（不存在则新建）")
 @click.option("--year", type=int, required=True, help="报告年度，如 2024")
 @click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "plain"]), default="auto")
+@with_appcontext
 def import_report(file: Path, unit_name: str, year: int, fmt: str):
     """Import a report from Markdown, plain text or JSON; print the new id on the last line."""
     db = _db()
@@ -85,6 +89,7 @@ def import_report(file: Path, unit_name: str, year: int, fmt: str):
 @click.argument("report_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["json", "md"]), required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@with_appcontext
 def export_report(report_id: int, fmt: str, output: Path | None):
     """Export a report as JSON or Markdown, to stdout or a file."""
     db = _db()
@@ -102,6 +107,7 @@ def export_report(report_id: int, fmt: str, output: Path | None):
 
 @click.command("list-reports")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
+@with_appcontext
 def list_reports_command(fmt: str):
     """List every report."""
     db = _db()
@@ -118,6 +124,7 @@ def list_reports_command(fmt: str):
 
 
 @click.command("first-run")
+@with_appcontext
 def first_run_command():
     """Create the admin account and load the sample report if the instance is empty."""
     _announce(_first_run())
@@ -145,6 +152,7 @@ def _announce(done: dict) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
 def serve(host: str, port: int, threads: int):
     """Serve the site with waitress (first run sets up the admin and the sample report)."""
     from waitress import serve as waitress_serve

@@ -1,0 +1,115 @@
+"""Fixtures in flaskr's spirit: app, client, runner, login, plus a bare database for domain tests."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app import SAMPLE_REPORT, create_app
+from app import db as database
+from app.importer import parse_upload
+from app.reports import create_report
+from app.schema import migrate
+from app.users import create_user, get_or_create_unit, get_user
+
+SAMPLE_TEXT = SAMPLE_REPORT.read_text(encoding="utf-8")
+UNIT = "广州市荔湾区残疾人联合会"
+PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory) -> tuple[Path, int]:
+    """A database with the sample report and one user per role, built once (hashing is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    db = database.connect(str(path))
+    migrate(db)
+    unit_id = get_or_create_unit(db, UNIT)
+    other_id = get_or_create_unit(db, "广州市荔湾区教育局")
+    for username, role, unit in [("admin", "admin", None), ("editor", "editor", unit_id),
+                                 ("editor2", "editor", unit_id), ("reviewer", "reviewer", unit_id),
+                                 ("viewer", "viewer", unit_id), ("outsider", "editor", other_id)]:
+        create_user(db, username, role, PASSWORD, display_name=f"{username}姓名", unit_id=unit)
+    report_id = create_report(db, get_user(db, 1), unit_id, 2024, parse_upload(SAMPLE_TEXT))
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return path, report_id
+
+
+@pytest.fixture
+def app(tmp_path: Path, template_database):
+    """An app over a fresh copy of the template database."""
+    template, report_id = template_database
+    path = tmp_path / "test.sqlite"
+    shutil.copyfile(template, path)
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test-secret",
+                      "LOAD_SAMPLE": True})
+    app.config["SAMPLE_ID"] = report_id
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    """A browser-less client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A runner for the app's CLI commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """A connection to the app's database, for looking behind the HTTP interface."""
+    conn = database.connect(app.config["DATABASE"])
+    yield conn
+    conn.conn.close()
+
+
+@pytest.fixture
+def memory_db():
+    """An empty migrated in-memory database for domain tests."""
+    conn = database.connect(":memory:")
+    migrate(conn)
+    yield conn
+    conn.conn.close()
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a page carries in its meta tag."""
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+class Auth:
+    """Logs a test client in as one of the fixture users and remembers the CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = ""
+
+    def login(self, username: str = "editor", password: str = PASSWORD):
+        """Log in through the real form, CSRF token included."""
+        page = self.client.get("/login")
+        response = self.client.post("/login", data={
+            "username": username, "password": password, "csrf_token": csrf_from(page.text)})
+        self.token = csrf_from(self.client.get("/").text) if response.status_code == 303 else ""
+        return response
+
+    def post(self, url: str, data: dict | None = None, htmx: bool = True, **kwargs):
+        """POST as htmx does: the token in the X-CSRFToken header."""
+        headers = {"X-CSRFToken": self.token}
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.post(url, data=data or {}, headers=headers, **kwargs)
+
+    def get(self, url: str, htmx: bool = False):
+        """GET, as a fragment request when htmx is set."""
+        return self.client.get(url, headers={"HX-Request": "true"} if htmx else {})
+
+
+@pytest.fixture
+def auth(client):
+    """Log the client in as a role: auth.login('reviewer')."""
+    return Auth(client)

@@ -1,0 +1,129 @@
+"""End-to-end fixtures: the real server (flask serve / waitress) in a subprocess, and headless
+Chromium driven by Playwright's sync API, logged in through the real login form."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+UNIT = "广州市荔湾区残疾人联合会"
+# Not valid JSON on purpose: Flask's from_prefixed_env would turn "12345678" into an int.
+ADMIN_PASSWORD = "e2e-admin-pass-42"
+EDITOR_PASSWORD = "e2e-editor-pass-42"
+PASSWORDS = {"admin": ADMIN_PASSWORD, "editor": EDITOR_PASSWORD}
+STARTUP_TIMEOUT = 20.0
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _flask(env: dict, *args: str) -> str:
+    """Run `flask --app app <args>` in the repo root; fail the session with its output if it fails."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _healthy(url: str) -> bool:
+    """Whether /healthz answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback http)
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real site on a free loopback port, over a fresh database; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "FLASK_DATABASE": str(tmp / "e2e.sqlite"),
+        "FLASK_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "FLASK_SECRET_KEY": "e2e-" + secrets.token_urlsafe(32),
+        "PYTHONUNBUFFERED": "1",
+    }
+    # First-run set-up (admin + sample report 1) happens only while the instance has no users,
+    # so it must run before the editor is created; `serve` would do the same, but only then.
+    _flask(env, "first-run")
+    _flask(env, "create-user", "editor", "--role", "editor", "--unit", UNIT,
+           "--password", EDITOR_PASSWORD, "--name", "填报人甲")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp / "server.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "serve",
+             "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(f"{base}/healthz"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = log_path.read_text(encoding="utf-8", errors="replace")
+                print(f"--- server log ({log_path}) ---\n{output}")
+                pytest.fail(f"server did not come up on {base} (exit code {proc.poll()})")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (Debian's, not a downloaded one)."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def login(server, browser):
+    """login('editor') → a fresh, separate browser context's page, logged in via the form."""
+    contexts = []
+
+    def _login(username: str = "editor"):
+        context = browser.new_context(base_url=server, viewport={"width": 1366, "height": 768},
+                                      locale="zh-CN")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORDS[username])
+        with page.expect_navigation():
+            page.get_by_role("button", name="登录").click()
+        assert "/login" not in page.url, page.content()
+        return page
+
+    yield _login
+    for context in contexts:
+        context.close()
+
