@@ -8,7 +8,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import SAMPLE_REPORT, db as database
+from . import SAMPLE_REPORT
+from . import db as database
 from .bootstrap import first_run
 from .exporters import to_json, to_markdown
 from .importer import decode, parse_upload

@@ -23,7 +23,7 @@ def _run_script(db: sqlite_utils.Database, script: str) -> None:
 
 def _0001_initial(db: sqlite_utils.Database) -> None:
     """Units, users, reports, sections, revisions and the audit log."""
-    _run_script(db, 
+    _run_script(db,
         """
         CREATE TABLE units (
             id INTEGER PRIMARY KEY,

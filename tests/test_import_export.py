@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from app import SAMPLE_REPORT, db as database
+from app import SAMPLE_REPORT
+from app import db as database
 from app.bootstrap import first_run
 from app.schema import migrate
 from tests.conftest import SAMPLE_TEXT, csrf_from

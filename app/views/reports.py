@@ -4,10 +4,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user
 
 from .. import audit, get_db
+from ..db import transaction
 from ..exporters import to_json, to_markdown
 from ..importer import decode, parse_upload
 from ..permissions import can_edit, require_edit
-from ..db import transaction
 from ..reports import (
     InvalidInput,
     check_year,

@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 UNIT = "广州市荔湾区残疾人联合会"
 # Not valid JSON on purpose: Flask's from_prefixed_env would turn "12345678" into an int.
 ADMIN_PASSWORD = "e2e-admin-pass-42"
