@@ -1,4 +1,4 @@
-"""First run: an empty instance gets an admin account and the sample report."""
+"""First run: an instance without an admin gets one; an instance without reports gets the sample."""
 
 from pathlib import Path
 
@@ -6,25 +6,28 @@ import sqlite_utils
 
 from .importer import parse_upload
 from .reports import create_report
-from .users import count_users, create_user, generate_password, get_or_create_unit, get_user
+from .users import create_user, generate_password, get_or_create_unit, get_user
 
 SAMPLE_UNIT = "广州市荔湾区残疾人联合会"
 SAMPLE_YEAR = 2024
 
 
 def first_run(db: sqlite_utils.Database, sample: Path | None, admin_password: str | None) -> dict:
-    """Create the admin (and load the sample) when the instance has no users yet.
+    """Create the admin account and load the sample report where they are missing.
 
     Returns what was done: {"admin_password": generated password or None, "report_id": …}.
     """
     done = {"admin_password": None, "report_id": None}
-    if count_users(db):
-        return done
-    password = admin_password or generate_password()
-    admin_id = create_user(db, "admin", "admin", password, display_name="系统管理员")
-    if not admin_password:
-        done["admin_password"] = password
-    if sample is not None:
+    admin = db.execute("SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1").fetchone()
+    if admin is None:
+        password = admin_password or generate_password()
+        admin_id = create_user(db, "admin", "admin", password, display_name="系统管理员")
+        if not admin_password:
+            done["admin_password"] = password
+    else:
+        admin_id = admin[0]
+    has_reports = db.execute("SELECT 1 FROM reports LIMIT 1").fetchone()
+    if sample is not None and not has_reports:
         unit_id = get_or_create_unit(db, SAMPLE_UNIT)
         parsed = parse_upload(sample.read_text(encoding="utf-8"), sample.name)
         done["report_id"] = create_report(

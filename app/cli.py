@@ -135,7 +135,9 @@ def _first_run() -> dict:
     """Run first-run set-up with the app's configuration."""
     db = _db()
     sample = SAMPLE_REPORT if current_app.config["LOAD_SAMPLE"] else None
-    return first_run(db, sample, current_app.config.get("ADMIN_PASSWORD"))
+    # from_prefixed_env() reads values as JSON: FLASK_ADMIN_PASSWORD=12345678 arrives as an int.
+    password = current_app.config.get("ADMIN_PASSWORD")
+    return first_run(db, sample, None if password is None else str(password))
 
 
 def _announce(done: dict) -> None:

@@ -45,6 +45,7 @@ class Section:
     updated_at: str
     updated_by_name: str | None
     number: str = ""
+    has_children: bool = False
 
     @property
     def heading(self) -> str:
@@ -186,6 +187,8 @@ def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
     sections = [Section(**row) for row in rows]
     for section, number in zip(sections, number_outline(s.level for s in sections), strict=True):
         section.number = number
+    for section, following in zip(sections, sections[1:], strict=False):
+        section.has_children = following.level > section.level
     return sections
 
 

@@ -139,3 +139,30 @@ def test_first_run_creates_admin_once_and_loads_the_sample(tmp_path):
 
 def test_sample_text_in_tests_is_the_shipped_sample():
     assert SAMPLE_TEXT.startswith("\n\n# 2024年度") or SAMPLE_TEXT.lstrip().startswith("# 2024年度")
+
+
+def test_first_run_accepts_a_numeric_admin_password_from_the_environment(tmp_path):
+    from app import create_app
+
+    # FLASK_ADMIN_PASSWORD=12345678 reaches the config as an int (from_prefixed_env reads JSON).
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "fresh.sqlite"),
+                      "SECRET_KEY": "x", "ADMIN_PASSWORD": 12345678, "LOAD_SAMPLE": False})
+    result = app.test_cli_runner().invoke(args=["first-run"])
+    assert result.exit_code == 0, result.output
+    assert "初始密码" not in result.output
+    client = app.test_client()
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"username": "admin", "password": "12345678",
+                                           "csrf_token": token})
+    assert response.status_code == 303
+
+
+def test_first_run_on_an_instance_with_users_but_no_admin_still_creates_one(tmp_path):
+    db = database.connect(str(tmp_path / "fresh.sqlite"))
+    migrate(db)
+    from app.users import create_user, get_or_create_unit
+
+    create_user(db, "li", "editor", "password1", unit_id=get_or_create_unit(db, "某局"))
+    done = first_run(db, SAMPLE_REPORT, None)
+    assert done["admin_password"] and done["report_id"]
+    db.conn.close()

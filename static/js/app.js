@@ -40,14 +40,22 @@
     }
   });
 
-  // Cancelling an edit with unsaved changes asks before throwing them away.
+  // Cancelling an edit, or a structure change that re-renders the whole document,
+  // asks before throwing away unsaved text.
   document.addEventListener("htmx:confirm", function (event) {
     var elt = event.detail.elt;
-    if (!elt.hasAttribute("data-discard")) { return; }
-    var form = elt.closest("form[data-guard]");
-    if (!form || form.dataset.dirty !== "1") { return; }
+    var question = null;
+    if (elt.hasAttribute("data-discard")) {
+      var form = elt.closest("form[data-guard]");
+      if (form && form.dataset.dirty === "1") { question = "您有尚未保存的修改，确定放弃吗？"; }
+    } else if (elt.getAttribute("hx-target") === "#document" &&
+               document.querySelector('#document form[data-guard][data-dirty="1"]')) {
+      question = (event.detail.question ? event.detail.question + "\n\n" : "") +
+        "注意：正在编辑的部分有尚未保存的修改，继续此操作将丢失这些修改。确定继续吗？";
+    }
+    if (question === null) { return; }
     event.preventDefault();
-    if (window.confirm("您有尚未保存的修改，确定放弃吗？")) { event.detail.issueRequest(true); }
+    if (window.confirm(question)) { event.detail.issueRequest(true); }
   });
 
   // Ctrl+S (Cmd+S) saves the section being edited instead of saving the web page.

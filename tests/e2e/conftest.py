@@ -61,8 +61,7 @@ def server(tmp_path_factory):
         "FLASK_SECRET_KEY": "e2e-" + secrets.token_urlsafe(32),
         "PYTHONUNBUFFERED": "1",
     }
-    # First-run set-up (admin + sample report 1) happens only while the instance has no users,
-    # so it must run before the editor is created; `serve` would do the same, but only then.
+    # First-run set-up: the admin and sample report 1 (serve would do the same at start).
     _flask(env, "first-run")
     _flask(env, "create-user", "editor", "--role", "editor", "--unit", UNIT,
            "--password", EDITOR_PASSWORD, "--name", "填报人甲")
@@ -117,9 +116,8 @@ def login(server, browser):
         page.goto("/login")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", PASSWORDS[username])
-        with page.expect_navigation():
-            page.get_by_role("button", name="登录").click()
-        assert "/login" not in page.url, page.content()
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(lambda url: "/login" not in url)
         return page
 
     yield _login

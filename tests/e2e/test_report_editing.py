@@ -16,7 +16,7 @@ REPORT = "/reports/1"
 
 def section_id(page, heading: str) -> str:
     """The id of the section whose outline entry reads exactly `heading` (number + title)."""
-    link = page.locator("#outline a").filter(has_text=heading)
+    link = page.locator("#outline").get_by_role("link", name=heading, exact=True)
     expect(link).to_have_count(1)
     return link.get_attribute("href").removeprefix("#section-")
 
@@ -138,7 +138,7 @@ def test_leaving_with_unsaved_edit_asks_first(login):
     sid = section_id(page, "（四）管理效率分析")
     textarea = open_editor(page, sid)
     textarea.click()
-    page.keyboard.press("End")
+    page.keyboard.press("Control+End")
     page.keyboard.type("尚未保存的补充")
     mark_page(page)
 
@@ -215,32 +215,57 @@ def test_add_and_delete_subsection_renumbers_outline(login):
     assert outline_texts(page) == before
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: a structure change re-renders #document and "
-                   "silently throws away an open editor's unsaved text (no confirm)")
+def _move(page, heading: str, direction: str) -> None:
+    """Open the 结构 menu of the section `heading` and press the move button `direction`."""
+    section = page.locator(f"#section-{section_id(page, heading)}")
+    section.hover()
+    menu = section.locator(".section-tools details.menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    menu.get_by_role("button", name=direction).click()
+
+
 def test_structure_change_does_not_silently_discard_open_edit(login):
-    """With unsaved text in one editor, a structure change elsewhere must ask (or keep the text)."""
+    """A structure change re-renders the whole document: with unsaved text open, it asks first."""
     page = login("editor")
     page.goto(REPORT)
+    before = outline_texts(page)
     sid = section_id(page, "（四）管理效率分析")
     textarea = open_editor(page, sid)
     textarea.click()
+    page.keyboard.press("Control+End")
     page.keyboard.type("不能悄悄丢失的文字")
     dialogs = []
+    answer = {"accept": False}
 
-    def dismiss(dialog):
-        dialogs.append(dialog.type)
-        dialog.dismiss()
+    def handle(dialog):
+        dialogs.append((dialog.type, dialog.message))
+        if answer["accept"]:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
-    page.on("dialog", dismiss)
-    other = page.locator(f"#section-{section_id(page, '（一）部门整体支出绩效目标')}")
-    other.hover()
-    menu = other.locator(".section-tools details.menu")
-    menu.locator("summary").click()
-    with page.expect_response(lambda r: r.url.endswith("/move"), timeout=3000) as answer:
-        menu.get_by_role("button", name="下移").click()
-    # Either the user was asked and said no (nothing sent, editor intact, so expect_response
-    # above times out), or the request went through and the unsaved text must still be there.
-    page.wait_for_timeout(200)
-    assert answer.value.ok
-    expect(page.locator(f"#section-{sid}.editing textarea")).to_have_value(
-        re.compile("不能悄悄丢失的文字"), timeout=1000)
+    page.on("dialog", handle)
+    editor = page.locator(f"#section-{sid}.editing textarea[name=markdown]")
+    try:
+        # Refused: nothing moves and the unsaved text stays in its editor.
+        _move(page, "（一）部门整体支出绩效目标", "下移")
+        deadline = time.monotonic() + 3
+        while not dialogs and outline_texts(page) == before and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(200)
+        expect(editor).to_have_count(1, timeout=500)
+        assert editor.input_value().endswith("不能悄悄丢失的文字")
+        assert outline_texts(page) == before
+        assert [kind for kind, _ in dialogs] == ["confirm"], dialogs
+        assert "尚未保存" in dialogs[0][1]
+
+        # Agreed: the move goes through (the user chose to drop the text).
+        answer["accept"] = True
+        _move(page, "（一）部门整体支出绩效目标", "下移")
+        expect(page.locator("#outline li").nth(1)).to_have_text("（一）自评结论")
+        assert len(dialogs) == 2, dialogs
+    finally:
+        if outline_texts(page) != before:  # the move went through: put the section back
+            _move(page, "（二）部门整体支出绩效目标", "上移")
+            expect(page.locator("#outline li").nth(1)).to_have_text(before[1])
