@@ -183,3 +183,72 @@ def test_non_htmx_save_redirects_back_to_the_section(auth, app, db):
                          htmx=False)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"#section-{sid}")
+
+
+def test_history_lists_versions_compares_and_restores(auth, app, db):
+    auth.login()
+    rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")
+    original = section_row(db, sid)["markdown"]
+    auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "第二版正文", "version": "1"})
+    auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "第三版正文", "version": "2"})
+    page = auth.get(f"/reports/{rid}/sections/{sid}/history")
+    assert "第 3 版（当前）" in page.text and "第 1 版" in page.text
+    assert "<del>二</del><ins>三</ins>" in page.text
+    first = db.execute("SELECT id FROM revisions WHERE section_id = ? AND version = 1", (sid,)).fetchone()[0]
+    compared = auth.get(f"/reports/{rid}/sections/{sid}/history?a={first}&b={first}")
+    assert "两个版本的正文相同" in compared.text
+    response = auth.post(f"/reports/{rid}/sections/{sid}/restore",
+                         {"revision": str(first), "version": "3"}, htmx=False)
+    assert response.status_code == 303
+    row = section_row(db, sid)
+    assert row["markdown"] == original and row["version"] == 4
+
+
+def test_restore_from_a_stale_history_page_changes_nothing(auth, app, db):
+    auth.login()
+    rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")
+    auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "新的", "version": "1"})
+    first = db.execute("SELECT id FROM revisions WHERE section_id = ? AND version = 1", (sid,)).fetchone()[0]
+    response = auth.post(f"/reports/{rid}/sections/{sid}/restore",
+                         {"revision": str(first), "version": "1"}, htmx=False)
+    assert response.status_code == 422 and "已被修改" in response.text
+    assert section_row(db, sid)["markdown"] == "新的"
+
+
+def test_structure_changes_return_the_renumbered_document(auth, app, db):
+    auth.login()
+    rid = app.config["SAMPLE_ID"]
+    parent = section_id(db, "管理效率分析")
+    added = auth.post(f"/reports/{rid}/sections", {"title": "预算编制", "after": str(parent), "child": "1"})
+    assert added.status_code == 200 and 'id="document"' in added.text
+    assert "1.</span>预算编制" in added.text
+    moved = auth.post(f"/reports/{rid}/sections/{parent}/move", {"direction": "up"})
+    assert "（三）</span>管理效率分析" in moved.text and "（四）</span>履职效能分析" in moved.text
+    refused = auth.post(f"/reports/{rid}/sections/{section_id(db, '绩效自评情况')}/move",
+                        {"direction": "up"})
+    assert refused.status_code == 422 and "不能再上移" in refused.text
+    assert refused.headers["HX-Retarget"] == "#messages"
+    deleted = auth.post(f"/reports/{rid}/sections/{parent}/delete")
+    assert "管理效率分析" not in deleted.text and "预算编制" not in deleted.text
+
+
+def test_title_and_preamble_can_be_edited(auth, app, db):
+    auth.login()
+    rid = app.config["SAMPLE_ID"]
+    page = auth.get(f"/reports/{rid}/header")
+    assert 'name="version" value="1"' in page.text
+    response = auth.post(f"/reports/{rid}/header", {"title": "新标题", "preamble": "前言**文字**",
+                                                    "version": "1"}, htmx=False)
+    assert response.status_code == 303
+    report = auth.get(f"/reports/{rid}")
+    assert "新标题" in report.text and "<strong>文字</strong>" in report.text
+    stale = auth.post(f"/reports/{rid}/header", {"title": "再改", "preamble": "", "version": "1"},
+                      htmx=False)
+    assert stale.status_code == 409 and "已被他人修改" in stale.text
+
+
+def test_edit_link_without_htmx_opens_the_editor_in_the_page(auth, app, db):
+    auth.login()
+    rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")
+    page = auth.get(f"/reports/{rid}/sections/{sid}/edit")
+    assert "<textarea" in page.text and "目录" in page.text
