@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import SAMPLE_REPORT
+from . import SAMPLE_REPORT, audit
 from . import db as database
 from .bootstrap import first_run
 from .exporters import to_json, to_markdown
@@ -151,6 +151,19 @@ def _announce(done: dict) -> None:
         click.echo(f"已载入示例报告（编号 {done['report_id']}）")
 
 
+@click.command("verify-audit")
+@with_appcontext
+def verify_audit():
+    """Check the audit log's hash chain; exit 1 at the first row that was changed or removed."""
+    db = _db()
+    broken = audit.verify_chain(db)
+    if broken is not None:
+        click.echo(f"审计日志校验失败：第 {broken} 号记录与哈希链不符（该条或其前一条被修改或删除），"
+                   "其后的记录均无法担保。", err=True)
+        sys.exit(1)
+    click.echo(f"审计日志完整：共 {audit.count(db)} 条")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -169,5 +182,5 @@ def serve(host: str, port: int, threads: int):
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     for command in (init_db, create_user_command, import_report, export_report,
-                    list_reports_command, first_run_command, serve):
+                    list_reports_command, first_run_command, verify_audit, serve):
         app.cli.add_command(command)

@@ -8,7 +8,7 @@ import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, clock
-from .db import one, transaction
+from .db import all_rows, one, transaction
 
 ROLES = {
     "admin": "管理员",
@@ -20,6 +20,8 @@ ROLES = {
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+MAX_CODE_LENGTH = 30
 
 
 class UserError(ValueError):
@@ -94,11 +96,7 @@ def generate_password() -> str:
 
 def get_or_create_unit(db: sqlite_utils.Database, name: str) -> int:
     """The id of the unit with this name, created if new."""
-    name = " ".join(name.split())
-    if not name:
-        raise UserError("单位名称不能为空。")
-    if len(name) > 100:
-        raise UserError("单位名称过长（不超过100字）。")
+    name = _clean_unit_name(name)
     with transaction(db):
         row = one(db, "SELECT id FROM units WHERE name = ?", (name,))
         if row:
@@ -123,17 +121,18 @@ def create_user(
         raise UserError("用户名不能为空、不能含空格，且不超过50个字符。")
     if role not in ROLES:
         raise UserError(f"角色“{role}”无效，可选：{'、'.join(ROLES)}。")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"密码至少{MIN_PASSWORD_LENGTH}位。")
+    check_password(password)
+    display_name = _clean_display_name(display_name or username)
     if role != "admin" and unit_id is None:
-        raise UserError("除管理员外，每个账号都须属于一个单位（--unit）。")
+        raise UserError("除管理员外，每个账号都须属于一个单位。")
     with transaction(db):
+        _check_unit(db, unit_id)
         if one(db, "SELECT id FROM users WHERE username = ?", (username,)):
             raise UserError(f"用户名“{username}”已被使用。")
         user_id = db.execute(
             "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (username, (display_name or username).strip(), generate_password_hash(password),
+            (username, display_name, generate_password_hash(password),
              role, unit_id, clock.now()),
         ).lastrowid
         audit.record(db, "user.create", actor_id=actor_id, user=username, role=role)
@@ -187,3 +186,189 @@ def _check_login(db: sqlite_utils.Database, username: str, password: str) -> tup
     )
     audit.record(db, "login", actor_id=row["id"])
     return "", row["id"]
+
+
+# Administration: the functions behind the 系统管理 pages. Each change is one transaction with
+# its audit row; actor_id is the admin making it.
+
+
+def check_password(password: str) -> None:
+    """Raise UserError unless the password has an acceptable length."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"密码至少{MIN_PASSWORD_LENGTH}位。")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"密码过长（不超过{MAX_PASSWORD_LENGTH}位）。")
+
+
+def _clean_display_name(name: str) -> str:
+    """A display name with surrounding spaces removed, or UserError."""
+    name = " ".join(name.split())
+    if not name:
+        raise UserError("姓名不能为空。")
+    if len(name) > 50:
+        raise UserError("姓名过长（不超过50字）。")
+    return name
+
+
+def _clean_unit_name(name: str) -> str:
+    """A unit name with runs of spaces collapsed, or UserError."""
+    name = " ".join(name.split())
+    if not name:
+        raise UserError("单位名称不能为空。")
+    if len(name) > 100:
+        raise UserError("单位名称过长（不超过100字）。")
+    return name
+
+
+def _clean_code(code: str) -> str | None:
+    """A 预算编码 (digits, letters, dots, hyphens), None when left empty, or UserError."""
+    code = code.strip()
+    if not code:
+        return None
+    if len(code) > MAX_CODE_LENGTH or not all(ch.isascii() and (ch.isalnum() or ch in ".-") for ch in code):
+        raise UserError(f"预算编码只能由数字、字母、点和连字符组成，且不超过{MAX_CODE_LENGTH}个字符。")
+    return code
+
+
+def _check_unit(db: sqlite_utils.Database, unit_id: int | None) -> dict | None:
+    """The unit row, None for no unit, or UserError when it does not exist."""
+    if unit_id is None:
+        return None
+    row = one(db, "SELECT * FROM units WHERE id = ?", (unit_id,))
+    if row is None:
+        raise UserError("所选单位不存在，请刷新页面后重选。")
+    return row
+
+
+def _account(db: sqlite_utils.Database, user_id: int) -> dict:
+    """The users row with its unit name, or UserError."""
+    row = one(db, _USER_SQL + "users.id = ?", (user_id,))
+    if row is None:
+        raise UserError("该账号不存在。")
+    return row
+
+
+def list_users(db: sqlite_utils.Database) -> list[dict]:
+    """Every account with its unit and role label: accounts without a unit first, then by unit."""
+    rows = all_rows(
+        db,
+        "SELECT users.id, username, display_name, role, unit_id, units.name AS unit_name, active,"
+        " locked_until, last_login_at, users.created_at FROM users"
+        " LEFT JOIN units ON units.id = users.unit_id"
+        " ORDER BY units.name IS NOT NULL, units.name, users.username",
+    )
+    now = clock.now()
+    for row in rows:
+        row["role_label"] = ROLES.get(row["role"], row["role"])
+        row["locked"] = bool(row["locked_until"] and row["locked_until"] > now)
+    return rows
+
+
+def get_account(db: sqlite_utils.Database, user_id: int) -> dict | None:
+    """One account as the administration pages show it, or None."""
+    row = one(db, _USER_SQL + "users.id = ?", (user_id,))
+    if row is not None:
+        row["role_label"] = ROLES.get(row["role"], row["role"])
+        row["locked"] = bool(row["locked_until"] and row["locked_until"] > clock.now())
+    return row
+
+
+def list_units(db: sqlite_utils.Database) -> list[dict]:
+    """Every unit with how many accounts and reports it has, by name."""
+    return all_rows(
+        db,
+        "SELECT units.*,"
+        " (SELECT count(*) FROM users WHERE users.unit_id = units.id) AS user_count,"
+        " (SELECT count(*) FROM reports WHERE reports.unit_id = units.id) AS report_count"
+        " FROM units ORDER BY name",
+    )
+
+
+def get_unit(db: sqlite_utils.Database, unit_id: int) -> dict | None:
+    """One unit, or None."""
+    return one(db, "SELECT * FROM units WHERE id = ?", (unit_id,))
+
+
+def _check_unit_unique(db: sqlite_utils.Database, name: str, code: str | None, unit_id: int | None) -> None:
+    """UserError when another unit already has this name or code."""
+    other = one(db, "SELECT id FROM units WHERE name = ? AND id IS NOT ?", (name, unit_id))
+    if other:
+        raise UserError(f"单位“{name}”已存在。")
+    if code:
+        other = one(db, "SELECT name FROM units WHERE code = ? AND id IS NOT ?", (code, unit_id))
+        if other:
+            raise UserError(f"预算编码“{code}”已由“{other['name']}”使用。")
+
+
+def create_unit(db: sqlite_utils.Database, name: str, code: str = "", actor_id: int | None = None) -> int:
+    """Create a budget unit with an optional 预算编码."""
+    name, code = _clean_unit_name(name), _clean_code(code)
+    with transaction(db):
+        _check_unit_unique(db, name, code, None)
+        unit_id = db.execute(
+            "INSERT INTO units (name, code, created_at) VALUES (?, ?, ?)", (name, code, clock.now())
+        ).lastrowid
+        audit.record(db, "unit.create", actor_id=actor_id, unit_id=unit_id, name=name, code=code)
+    return unit_id
+
+
+def update_unit(
+    db: sqlite_utils.Database, unit_id: int, name: str, code: str = "", actor_id: int | None = None
+) -> None:
+    """Rename a unit or change its 预算编码; reports and accounts follow it (they hold its id)."""
+    name, code = _clean_unit_name(name), _clean_code(code)
+    with transaction(db):
+        old = _check_unit(db, unit_id)
+        if (old["name"], old["code"]) == (name, code):
+            return
+        _check_unit_unique(db, name, code, unit_id)
+        db.execute("UPDATE units SET name = ?, code = ? WHERE id = ?", (name, code, unit_id))
+        audit.record(db, "unit.update", actor_id=actor_id, unit_id=unit_id,
+                     old_name=old["name"], name=name, old_code=old["code"], code=code)
+
+
+def set_active(db: sqlite_utils.Database, user_id: int, active: bool, actor_id: int | None = None) -> None:
+    """Deactivate or reactivate an account; a deactivated user is refused on their next request."""
+    if not active and user_id == actor_id:
+        raise UserError("不能停用自己的账号；如确需停用，请由另一位管理员操作。")
+    with transaction(db):
+        row = _account(db, user_id)
+        if bool(row["active"]) == active:
+            return
+        db.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+        audit.record(db, "user.activate" if active else "user.deactivate", actor_id=actor_id,
+                     user=row["username"])
+
+
+def reset_password(db: sqlite_utils.Database, user_id: int, password: str, actor_id: int | None = None) -> None:
+    """Set a new password and lift any login lock; the password itself is never recorded."""
+    check_password(password)
+    with transaction(db):
+        row = _account(db, user_id)
+        db.execute(
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+            (generate_password_hash(password), user_id),
+        )
+        audit.record(db, "user.password_reset", actor_id=actor_id, user=row["username"])
+
+
+def change_role(
+    db: sqlite_utils.Database, user_id: int, role: str, unit_id: int | None, actor_id: int | None = None
+) -> bool:
+    """Change an account's role and unit; False when nothing changed. Takes effect on the next request."""
+    if role not in ROLES:
+        raise UserError("请选择有效的角色。")
+    if user_id == actor_id and role != "admin":
+        raise UserError("不能取消自己的管理员角色；如确需更改，请由另一位管理员操作。")
+    if role != "admin" and unit_id is None:
+        raise UserError("除管理员外，每个账号都须属于一个单位。")
+    with transaction(db):
+        row = _account(db, user_id)
+        unit = _check_unit(db, unit_id)
+        if (row["role"], row["unit_id"]) == (role, unit_id):
+            return False
+        db.execute("UPDATE users SET role = ?, unit_id = ? WHERE id = ?", (role, unit_id, user_id))
+        audit.record(db, "user.role_change", actor_id=actor_id, user=row["username"],
+                     old_role=row["role"], role=role, old_unit=row["unit_name"],
+                     unit=unit["name"] if unit else None)
+    return True
