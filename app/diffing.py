@@ -8,6 +8,7 @@ from dataclasses import dataclass
 # paragraph changed for one character. Changed line pairs are compared by character,
 # unless they are too long for difflib to stay fast.
 MAX_CHAR_DIFF = 5_000
+MIN_SIMILARITY = 0.5
 
 
 @dataclass
@@ -18,9 +19,12 @@ class DiffLine:
     html: str
 
 
-def _char_diff(old: str, new: str) -> str:
-    """One line showing deletions and insertions inline."""
+def _char_diff(old: str, new: str) -> str | None:
+    """One line showing deletions and insertions inline; None when the lines hardly match."""
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    # A rewritten paragraph reads better as old and new lines than as confetti of edits.
+    if matcher.ratio() < MIN_SIMILARITY:
+        return None
     parts = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
@@ -45,8 +49,9 @@ def diff_lines(old: str, new: str) -> list[DiffLine]:
         removed, added = old_lines[a1:a2], new_lines[b1:b2]
         paired = min(len(removed), len(added)) if op == "replace" else 0
         for a, b in zip(removed[:paired], added[:paired], strict=True):
-            if len(a) + len(b) <= MAX_CHAR_DIFF:
-                result.append(DiffLine("changed", _char_diff(a, b)))
+            inline = _char_diff(a, b) if len(a) + len(b) <= MAX_CHAR_DIFF else None
+            if inline is not None:
+                result.append(DiffLine("changed", inline))
             else:
                 result.append(DiffLine("removed", html.escape(a)))
                 result.append(DiffLine("added", html.escape(b)))

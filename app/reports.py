@@ -144,6 +144,11 @@ _REPORT_SQL = (
     " FROM reports JOIN units ON units.id = reports.unit_id"
     " LEFT JOIN users AS updater ON updater.id = reports.updated_by"
 )
+_LAST_ACTION_SQL = (
+    " LEFT JOIN (SELECT report_id, action AS last_action FROM workflow_events"
+    "  WHERE id IN (SELECT max(id) FROM workflow_events GROUP BY report_id)) AS last"
+    " ON last.report_id = reports.id"
+)
 
 
 def get_report(db: sqlite_utils.Database, user: User, report_id: int) -> dict:
@@ -159,7 +164,8 @@ def get_report(db: sqlite_utils.Database, user: User, report_id: int) -> dict:
 def list_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
     """The reports the user may see, most recently changed first."""
     where, params = ("", ()) if user.is_admin else (" WHERE reports.unit_id = ?", (user.unit_id,))
-    rows = all_rows(db, _REPORT_SQL + where + " ORDER BY reports.updated_at DESC", params)
+    sql = _REPORT_SQL.replace(" FROM reports", ", last.last_action FROM reports", 1) + _LAST_ACTION_SQL
+    rows = all_rows(db, sql + where + " ORDER BY reports.updated_at DESC", params)
     for row in rows:
         row["status_label"] = STATUS_LABELS[row["status"]]
     return rows

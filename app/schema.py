@@ -115,8 +115,70 @@ def _0001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0002_workflow(db: sqlite_utils.Database) -> None:
+    """Workflow events, frozen editions and review comments."""
+    _run_script(
+        db,
+        """
+        -- A frozen snapshot made at approval; share links and final prints read these.
+        CREATE TABLE editions (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            number INTEGER NOT NULL,
+            unit_name TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            html TEXT NOT NULL,
+            content TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            approved_by INTEGER REFERENCES users(id),
+            approved_at TEXT NOT NULL,
+            UNIQUE (report_id, number)
+        );
+        CREATE TRIGGER editions_no_update BEFORE UPDATE ON editions
+            BEGIN SELECT RAISE(ABORT, 'editions are immutable'); END;
+        CREATE TRIGGER editions_no_delete BEFORE DELETE ON editions
+            BEGIN SELECT RAISE(ABORT, 'editions are immutable'); END;
+        CREATE TABLE workflow_events (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            action TEXT NOT NULL,
+            from_status TEXT NOT NULL,
+            to_status TEXT NOT NULL,
+            actor_id INTEGER REFERENCES users(id),
+            reason TEXT NOT NULL DEFAULT '',
+            -- {section id: version} of every live section at the moment of the transition
+            revisions TEXT NOT NULL DEFAULT '{}',
+            edition_id INTEGER REFERENCES editions(id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX workflow_events_report ON workflow_events (report_id, id);
+        CREATE TRIGGER workflow_events_no_update BEFORE UPDATE ON workflow_events
+            BEGIN SELECT RAISE(ABORT, 'workflow_events is append-only'); END;
+        CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            section_id INTEGER REFERENCES sections(id),
+            parent_id INTEGER REFERENCES comments(id),
+            event_id INTEGER REFERENCES workflow_events(id),
+            author_id INTEGER REFERENCES users(id),
+            body TEXT NOT NULL,
+            body_html TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolved_by INTEGER REFERENCES users(id)
+        );
+        CREATE INDEX comments_report ON comments (report_id, section_id, id);
+        -- The admin audit page filters by time and by actor.
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE INDEX audit_log_actor ON audit_log (actor_id, id);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
+    ("0002_workflow", _0002_workflow),
 ]
 
 

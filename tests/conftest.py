@@ -28,7 +28,8 @@ def template_database(tmp_path_factory) -> tuple[Path, int]:
     other_id = get_or_create_unit(db, "广州市荔湾区教育局")
     for username, role, unit in [("admin", "admin", None), ("editor", "editor", unit_id),
                                  ("editor2", "editor", unit_id), ("reviewer", "reviewer", unit_id),
-                                 ("viewer", "viewer", unit_id), ("outsider", "editor", other_id)]:
+                                 ("viewer", "viewer", unit_id), ("outsider", "editor", other_id),
+                                 ("approver", "approver", unit_id)]:
         create_user(db, username, role, PASSWORD, display_name=f"{username}姓名", unit_id=unit)
     report_id = create_report(db, get_user(db, 1), unit_id, 2024, parse_upload(SAMPLE_TEXT))
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -2,8 +2,8 @@
 
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -12,6 +12,7 @@ from ..permissions import NotAllowed
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sections import TooLarge
 from ..users import ROLES, get_user
+from ..workflow import InvalidTransition
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -56,9 +57,16 @@ _PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static"}
 
 
 def _require_login():
-    """Everything but the login page, the health check and static files needs a login."""
-    if request.endpoint in _PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    """Everything but the login page, the health check and static files needs a login to an active account."""
+    if request.endpoint in _PUBLIC_ENDPOINTS:
         return None
+    if current_user.is_authenticated:
+        if current_user.is_active:
+            return None
+        # Deactivated since logging in (the user loader rereads the account on every request).
+        logout_user()
+        session.clear()
+        flash("该账号已停用，请联系管理员。", "error")
     login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if request.headers.get("HX-Request") == "true":
         return "", 401, {"HX-Redirect": login_url}
@@ -84,7 +92,7 @@ def _handle_http(error: HTTPException):
 
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
-    from . import auth, main, reports, sections
+    from . import activity, admin, auth, main, reports, sections, workflow
 
     app.before_request(_reject_bad_form_bytes)
     app.before_request(_require_login)
@@ -98,6 +106,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(NotAllowed, lambda e: error_response(403, str(e)))
     app.register_error_handler(NotFound, lambda e: error_response(404, str(e)))
     app.register_error_handler(InvalidInput, lambda e: error_response(422, str(e)))
+    app.register_error_handler(InvalidTransition, lambda e: error_response(409, str(e)))
     app.register_error_handler(TooLarge, lambda e: error_response(413, str(e)))
 
     login_manager.login_view = "auth.login"
@@ -108,5 +117,5 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES)
 
-    for blueprint in (auth.bp, main.bp, reports.bp, sections.bp):
+    for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp):
         app.register_blueprint(blueprint)

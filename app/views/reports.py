@@ -4,7 +4,9 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user
 
 from .. import audit, get_db
+from ..comments import can_comment, can_reply, comments_by_section
 from ..db import transaction
+from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import decode, parse_upload
 from ..permissions import can_edit, require_edit
@@ -19,6 +21,7 @@ from ..reports import (
 )
 from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
+from ..workflow import TRANSITIONS, allowed_actions, last_return
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -78,18 +81,31 @@ def import_report():
     return redirect(url_for("reports.show", report_id=report_id), code=303)
 
 
+def report_context(db, report: dict, **extra) -> dict:
+    """What the report page and its fragments need: sections, comments, actions, editions."""
+    returned = last_return(db, report["id"]) if report["status"] == "submitted" else None
+    return {
+        "report": report,
+        "sections": get_sections(db, report["id"]),
+        "editable": can_edit(current_user, report),
+        "comments": comments_by_section(db, report["id"]),
+        "can_comment": can_comment(current_user, report),
+        "can_reply": can_reply(current_user, report),
+        "actions": [(name, TRANSITIONS[name]) for name in allowed_actions(report, current_user)],
+        "editions": list_editions(db, report["id"]),
+        "resubmitted_after_return": returned is not None,
+        "editing": None,
+        "conflict": None,
+        **extra,
+    }
+
+
 @bp.get("/<int:report_id>")
 def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    return render_template(
-        "reports/show.html",
-        report=report,
-        sections=get_sections(db, report_id),
-        editable=can_edit(current_user, report),
-        editing=None,
-    )
+    return render_template("reports/show.html", **report_context(db, report))
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])

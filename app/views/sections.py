@@ -4,6 +4,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_db
+from ..comments import can_comment, can_reply, comments_by_section
 from ..diffing import diff_lines, has_changes
 from ..permissions import can_edit, require_edit
 from ..render import render_markdown
@@ -19,6 +20,7 @@ from ..sections import (
     restore_revision,
     save_section,
 )
+from .reports import report_context
 
 bp = Blueprint("sections", __name__, url_prefix="/reports/<int:report_id>")
 
@@ -38,20 +40,24 @@ def _version() -> int:
 
 def _page(report: dict, editing: int | None = None, conflict: dict | None = None, status=200):
     """The whole report page, optionally with one section open for editing or in conflict."""
-    db = get_db()
-    return render_template(
-        "reports/show.html", report=report, sections=get_sections(db, report["id"]),
-        editable=can_edit(current_user, report), editing=editing, conflict=conflict,
-    ), status
+    context = report_context(get_db(), report, editing=editing, conflict=conflict)
+    return render_template("reports/show.html", **context), status
 
 
 def _document(report: dict):
     """Outline and sections re-rendered after a structure change (or the page without htmx)."""
     if not _is_htmx():
         return redirect(url_for("reports.show", report_id=report["id"]), code=303)
+    return render_template("reports/_document.html", **report_context(get_db(), report))
+
+
+def _section_fragment(template: str, report: dict, section, **extra):
+    """One section's view fragment, with its comments."""
+    db = get_db()
     return render_template(
-        "reports/_document.html", report=report, sections=get_sections(get_db(), report["id"]),
-        editable=can_edit(current_user, report), editing=None, conflict=None,
+        template, report=report, section=section, editable=can_edit(current_user, report),
+        comments=comments_by_section(db, report["id"]), can_comment=can_comment(current_user, report),
+        can_reply=can_reply(current_user, report), **extra,
     )
 
 
@@ -63,8 +69,7 @@ def show(report_id: int, section_id: int):
     section = get_section(db, report_id, section_id)
     if not _is_htmx():
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"))
-    return render_template("reports/_section.html", report=report, section=section,
-                           editable=can_edit(current_user, report))
+    return _section_fragment("reports/_section.html", report, section)
 
 
 @bp.get("/sections/<int:section_id>/edit")
@@ -111,8 +116,8 @@ def save(report_id: int, section_id: int):
     if not _is_htmx():
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"),
                         code=303)
-    return render_template("reports/_section_saved.html", report=report, section=section,
-                           sections=get_sections(db, report_id), editable=True)
+    return _section_fragment("reports/_section_saved.html", report, section,
+                             sections=get_sections(db, report_id))
 
 
 @bp.post("/sections")

@@ -48,10 +48,15 @@
     if (elt.hasAttribute("data-discard")) {
       var form = elt.closest("form[data-guard]");
       if (form && form.dataset.dirty === "1") { question = "您有尚未保存的修改，确定放弃吗？"; }
-    } else if (elt.getAttribute("hx-target") === "#document" &&
-               document.querySelector('#document form[data-guard][data-dirty="1"]')) {
-      question = (event.detail.question ? event.detail.question + "\n\n" : "") +
-        "注意：正在编辑的部分有尚未保存的修改，继续此操作将丢失这些修改。确定继续吗？";
+    } else {
+      // A swap whose target holds a dirty editor (other than the one sending) would lose it.
+      var target = event.detail.target;
+      var dirty = target && target.matches && (target.matches('form[data-guard][data-dirty="1"]') ? target :
+        target.querySelector('form[data-guard][data-dirty="1"]'));
+      if (dirty && !dirty.contains(elt)) {
+        question = (event.detail.question ? event.detail.question + "\n\n" : "") +
+          "注意：正在编辑的部分有尚未保存的修改，继续此操作将丢失这些修改。确定继续吗？";
+      }
     }
     if (question === null) { return; }
     event.preventDefault();
@@ -87,3 +92,7 @@
     showMessage("服务器响应超时，操作可能未完成。请稍后刷新页面核对。");
   });
 })();
+
+document.addEventListener("click", function (event) {
+  if (event.target.matches("[data-print]")) { window.print(); }
+});

@@ -19,7 +19,12 @@ UNIT = "广州市荔湾区残疾人联合会"
 # Not valid JSON on purpose: Flask's from_prefixed_env would turn "12345678" into an int.
 ADMIN_PASSWORD = "e2e-admin-pass-42"
 EDITOR_PASSWORD = "e2e-editor-pass-42"
-PASSWORDS = {"admin": ADMIN_PASSWORD, "editor": EDITOR_PASSWORD}
+REVIEWER_PASSWORD = "e2e-reviewer-pass-42"
+APPROVER_PASSWORD = "e2e-approver-pass-42"
+PASSWORDS = {"admin": ADMIN_PASSWORD, "editor": EDITOR_PASSWORD,
+             "reviewer": REVIEWER_PASSWORD, "approver": APPROVER_PASSWORD}
+# Display names, as the approval sheet and comment headers show them.
+DISPLAY_NAMES = {"editor": "填报人甲", "reviewer": "审核人乙", "approver": "审批人丙"}
 STARTUP_TIMEOUT = 20.0
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -63,8 +68,9 @@ def server(tmp_path_factory):
     }
     # First-run set-up: the admin and sample report 1 (serve would do the same at start).
     _flask(env, "first-run")
-    _flask(env, "create-user", "editor", "--role", "editor", "--unit", UNIT,
-           "--password", EDITOR_PASSWORD, "--name", "填报人甲")
+    for username in ("editor", "reviewer", "approver"):
+        _flask(env, "create-user", username, "--role", username, "--unit", UNIT,
+               "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp / "server.log"

@@ -1,0 +1,141 @@
+"""Review and approval: transitions, comments, changes since a return, editions and the approval sheet."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import get_db
+from ..comments import add_comment, comments_by_section, resolve_comment
+from ..comments import can_comment as may_comment
+from ..comments import can_reply as may_reply
+from ..diffing import diff_lines
+from ..editions import get_edition, verify
+from ..reports import InvalidInput, get_report, get_sections
+from ..workflow import changes_since_return, list_events, perform
+from .reports import report_context
+
+bp = Blueprint("workflow", __name__, url_prefix="/reports/<int:report_id>")
+
+
+def _optional_int(name: str) -> int | None:
+    """A form field as an int, None when empty."""
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidInput("参数无效，请刷新页面后重试。")
+    return int(value)
+
+
+@bp.post("/<any(submit, pass, return, approve, reopen):action>")
+def transition(report_id: int, action: str):
+    """Submit, pass, return, approve or reopen; the page (or its htmx fragment) shows the new state."""
+    db = get_db()
+    section_ids = tuple(int(v) for v in request.form.getlist("section_ids") if v.isdigit())
+    perform(db, report_id, current_user, action, request.form.get("reason", ""), section_ids)
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("reports.show", report_id=report_id), code=303)
+    report = get_report(db, current_user, report_id)
+    return render_template("reports/_report.html", **report_context(db, report))
+
+
+@bp.post("/comments")
+def comment(report_id: int):
+    """Add a comment on a section or the whole report, or a reply to one."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    section_id, parent_id = _optional_int("section_id"), _optional_int("parent_id")
+    add_comment(db, report, current_user, request.form.get("body", ""), section_id, parent_id)
+    return _comments_response(db, report, section_id, parent_id)
+
+
+@bp.post("/comments/<int:comment_id>/resolve")
+def resolve(report_id: int, comment_id: int):
+    """Mark a comment handled."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    resolve_comment(db, report, current_user, comment_id)
+    section_id, event_id = db.execute(
+        "SELECT section_id, event_id FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    # Resolving a return reason also resolved its markers beside sections: refresh those too.
+    also = [row[0] for row in db.execute(
+        "SELECT DISTINCT section_id FROM comments WHERE event_id = ? AND section_id IS NOT NULL",
+        (event_id,))] if event_id and section_id is None else []
+    return _comments_response(db, report, section_id, also=also)
+
+
+def _comments_response(db, report: dict, section_id: int | None, parent_id: int | None = None,
+                       also: list[int] = ()):
+    """The comment block of one section (or of the report) re-rendered, or the page without htmx."""
+    if parent_id is not None:
+        section_id = db.execute("SELECT section_id FROM comments WHERE id = ?", (parent_id,)).fetchone()[0]
+    if not request.headers.get("HX-Request"):
+        anchor = f"section-{section_id}" if section_id else "report-comments"
+        return redirect(url_for("reports.show", report_id=report["id"], _anchor=anchor), code=303)
+    threads = comments_by_section(db, report["id"])
+    common = {"report": report, "can_comment": may_comment(current_user, report),
+              "can_reply": may_reply(current_user, report)}
+    blocks = [render_template("reports/_comments.html", section_id=section_id,
+                              thread=threads.get(section_id, []), **common)]
+    blocks += [render_template("reports/_comments.html", section_id=other, oob=True,
+                               thread=threads.get(other, []), **common) for other in also]
+    return "\n".join(blocks)
+
+
+@bp.get("/changes")
+def changes(report_id: int):
+    """What changed in each section since the report was last returned."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    returned, changed = changes_since_return(db, report_id)
+    for change in changed:
+        change["diff"] = diff_lines(change["old"], change["new"])
+    return render_template("reports/changes.html", report=report, returned=returned, changes=changed)
+
+
+@bp.get("/workflow")
+def history(report_id: int):
+    """The report's workflow events: who submitted, passed, returned, approved, reopened, and why."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    return render_template("reports/workflow.html", report=report, events=list_events(db, report_id))
+
+
+@bp.get("/editions/<int:number>")
+def edition(report_id: int, number: int):
+    """A frozen edition, read-only."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    found = get_edition(db, report_id, number)
+    return render_template("reports/edition.html", report=report, edition=found, intact=verify(found))
+
+
+@bp.get("/editions/<int:number>/sheet")
+def sheet(report_id: int, number: int):
+    """The approval sheet (审批单) of an edition: who drafted, reviewed and approved, when, with comments."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    found = get_edition(db, report_id, number)
+    events = list_events(db, report_id)
+    approval = next(e for e in events if e["edition_id"] == found["id"])
+    # The cycle that produced this edition: events after the previous approval or reopen.
+    cycle = []
+    for event in events:
+        if event["id"] > approval["id"]:
+            break
+        if event["action"] == "reopen" or (event["action"] == "approve" and event["id"] != approval["id"]):
+            cycle = []
+            continue
+        cycle.append(event)
+    last = {e["action"]: e for e in cycle}
+    start = cycle[0]["created_at"] if cycle else ""
+    # Markers of a return reason beside sections repeat the report-level reason: list it once.
+    notes = [
+        c for thread in comments_by_section(db, report_id).values() for c in thread
+        if start <= c.created_at <= approval["created_at"] and not (c.event_id and c.section_id)
+    ]
+    headings = {s.id: s.heading for s in get_sections(db, report_id)}
+    return render_template(
+        "reports/sheet.html", report=report, edition=found, intact=verify(found), cycle=cycle,
+        submitted=last.get("submit"), passed=last.get("pass"), approved=approval,
+        notes=sorted(notes, key=lambda c: c.created_at), headings=headings,
+    )
