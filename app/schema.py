@@ -176,9 +176,35 @@ def _0002_workflow(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0003_shares(db: sqlite_utils.Database) -> None:
+    """Read-only share links: only the token's hash is stored."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE shares (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            -- NULL shares the live draft: only by an explicit choice, and marked 草稿 everywhere.
+            edition_id INTEGER REFERENCES editions(id),
+            token_hash TEXT NOT NULL UNIQUE,
+            note TEXT NOT NULL DEFAULT '',
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            revoked_by INTEGER REFERENCES users(id),
+            view_count INTEGER NOT NULL DEFAULT 0,
+            last_view_at TEXT
+        );
+        CREATE INDEX shares_report ON shares (report_id, id);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
+    ("0003_shares", _0003_shares),
 ]
 
 
