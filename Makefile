@@ -16,9 +16,10 @@ $(BIN)/flask: pyproject.toml
 setup: $(BIN)/flask ## Create .venv with the app and test dependencies
 
 run: setup ## Set up, then serve the site (first run: admin account + sample report)
+	-@bash scripts/system-deps.sh --runtime || echo "（未能安装中文字体：PDF 导出将提示安装 fonts-noto-cjk，其余功能不受影响）"
 	$(BIN)/flask --app app serve --host $(HOST) --port $(PORT)
 
-system-deps: ## Debian packages the browser tests need (chromium, CJK fonts)
+system-deps: ## Debian packages the tests need (chromium, CJK fonts, Pango)
 	@bash scripts/system-deps.sh
 
 test: setup system-deps ## Set up, then run every test (unit, HTTP and real-browser)

@@ -32,6 +32,8 @@ ACTION_LABELS = {
     "report.create": "新建报告",
     "report.header": "修改标题和前言",
     "report.export": "导出报告",
+    "share.create": "创建分享链接",
+    "share.revoke": "撤销分享链接",
     "report.submit": "提交审核",
     "report.pass": "审核通过",
     "report.return": "退回修改",

@@ -13,9 +13,11 @@ from . import db as database
 from .bootstrap import first_run
 from .exporters import to_json, to_markdown
 from .importer import decode, parse_upload
+from .printing import NoCJKFont, from_report
 from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
 from .schema import current_version, migrate
 from .users import ROLES, User, UserError, create_user, generate_password, get_or_create_unit
+from .views.printing import file_response
 
 # The CLI acts as the machine's operator: it sees and may change every unit's reports.
 OPERATOR = User(id=0, username="cli", display_name="命令行", role="admin", unit_id=None,
@@ -88,16 +90,27 @@ def import_report(file: Path, unit_name: str, year: int, fmt: str):
 
 @click.command("export-report")
 @click.argument("report_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "md"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "md", "pdf", "docx"]), required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @with_appcontext
 def export_report(report_id: int, fmt: str, output: Path | None):
-    """Export a report as JSON or Markdown, to stdout or a file."""
+    """Export a report as JSON or Markdown (to stdout or a file), PDF or DOCX (to a file)."""
     db = _db()
     try:
         report = get_report(db, _operator(db), report_id)
     except NotFound as error:
         raise click.ClickException(str(error)) from None
+    if fmt in ("pdf", "docx"):
+        if output is None:
+            raise click.ClickException(f"{fmt.upper()} 是二进制文件，请用 -o 指定输出文件，如 -o 报告.{fmt}")
+        # The print page is a template: render it as a request would, without a server.
+        with current_app.test_request_context():
+            try:
+                output.write_bytes(file_response(from_report(db, report), fmt, "report").get_data())
+            except NoCJKFont as error:
+                raise click.ClickException(str(error)) from None
+        click.echo(f"已导出到 {output}", err=True)
+        return
     body = to_json(db, report) if fmt == "json" else to_markdown(db, report)
     if output is None:
         sys.stdout.write(body)

@@ -9,10 +9,12 @@ from werkzeug.exceptions import HTTPException
 
 from .. import clock, close_db, get_db, login_manager
 from ..permissions import NotAllowed
+from ..printing import NoCJKFont
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sections import TooLarge
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
+from . import shares
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -53,12 +55,14 @@ def _reject_bad_form_bytes():
     return None
 
 
-_PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static"}
+_PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static", "shares.view", "shares.print_page",
+                     "shares.pdf"}
 
 
 def _require_login():
     """Everything but the login page, the health check and static files needs a login to an active account."""
-    if request.endpoint in _PUBLIC_ENDPOINTS:
+    # Unmatched URLs answer 404 as they are (a /s/ link must look the same however it fails).
+    if request.endpoint in _PUBLIC_ENDPOINTS or request.routing_exception is not None:
         return None
     if current_user.is_authenticated:
         if current_user.is_active:
@@ -87,16 +91,19 @@ def _security_headers(response):
 
 def _handle_http(error: HTTPException):
     """Werkzeug's errors, in Chinese."""
+    if request.path.startswith("/s/") and error.code == 404:
+        return shares.not_found_page()
     return error_response(error.code or 500, _HTTP_MESSAGES.get(error.code, error.description))
 
 
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
-    from . import activity, admin, auth, main, reports, sections, workflow
+    from . import activity, admin, auth, main, printing, reports, sections, workflow
 
     app.before_request(_reject_bad_form_bytes)
     app.before_request(_require_login)
     app.after_request(_security_headers)
+    app.after_request(shares.share_headers)
     app.teardown_appcontext(close_db)
 
     app.register_error_handler(HTTPException, _handle_http)
@@ -108,6 +115,8 @@ def install(app: Flask) -> None:
     app.register_error_handler(InvalidInput, lambda e: error_response(422, str(e)))
     app.register_error_handler(InvalidTransition, lambda e: error_response(409, str(e)))
     app.register_error_handler(TooLarge, lambda e: error_response(413, str(e)))
+    app.register_error_handler(NoCJKFont, lambda e: error_response(503, str(e)))
+    app.register_error_handler(shares.ShareNotFound, lambda e: shares.not_found_page())
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
@@ -117,5 +126,6 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES)
 
-    for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp):
+    for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
+                      printing.bp, shares.bp):
         app.register_blueprint(blueprint)

@@ -3,13 +3,13 @@
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, get_db
+from .. import get_db
 from ..comments import can_comment, can_reply, comments_by_section
-from ..db import transaction
 from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import decode, parse_upload
 from ..permissions import can_edit, require_edit
+from ..printing import content_disposition, download_name, from_report
 from ..reports import (
     InvalidInput,
     check_year,
@@ -22,6 +22,7 @@ from ..reports import (
 from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
+from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -131,18 +132,22 @@ def header(report_id: int):
 
 @bp.get("/<int:report_id>/export.<fmt>")
 def export(report_id: int, fmt: str):
-    """Download the report as JSON or Markdown."""
+    """Download the report as JSON, Markdown, PDF or Word."""
     db = get_db()
     report = get_report(db, current_user, report_id)
+    if fmt in ("pdf", "docx"):
+        doc = from_report(db, report)
+        response = file_response(doc, fmt, f"report-{report_id}")
+        record_export(report_id, fmt, doc.edition["number"] if doc.edition else None)
+        return response
     if fmt == "json":
         body, mimetype = to_json(db, report), "application/json"
     elif fmt == "md":
         body, mimetype = to_markdown(db, report), "text/markdown"
     else:
-        raise InvalidInput("不支持的导出格式，可选 json 或 md。")
-    with transaction(db):
-        audit.record(db, "report.export", actor_id=current_user.id, report_id=report_id, format=fmt)
-    filename = f"{report['year']}-{report['unit_name']}-自评表说明.{fmt}"
+        raise InvalidInput("不支持的导出格式，可选 json、md、pdf 或 docx。")
+    record_export(report_id, fmt)
     response = Response(body, mimetype=mimetype + "; charset=utf-8")
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Content-Disposition"] = content_disposition(
+        download_name(report, fmt), f"report-{report_id}.{fmt}")
     return response

@@ -96,3 +96,7 @@
 document.addEventListener("click", function (event) {
   if (event.target.matches("[data-print]")) { window.print(); }
 });
+
+document.addEventListener("focusin", function (event) {
+  if (event.target.matches("[data-select-on-focus]")) { event.target.select(); }
+});

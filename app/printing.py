@@ -1,0 +1,133 @@
+"""The final page: what a printout, PDF or share page shows, for a live report or a frozen edition."""
+
+import functools
+import re
+import shutil
+import subprocess
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import sqlite_utils
+
+from .editions import get_edition, list_editions, snapshot_html, verify
+from .render import render_markdown
+from .reports import get_sections
+
+# Marks printed across every page of a report that is not final yet.
+STATUS_MARKS = {"draft": "草稿", "submitted": "送审稿", "reviewed": "送审稿"}
+
+
+class NoCJKFont(RuntimeError):
+    """No Chinese font is installed: a PDF would show boxes instead of characters."""
+
+
+@dataclass
+class PrintSection:
+    """A section as printed and as written to Word."""
+
+    level: int
+    number: str
+    title: str
+    html: str
+
+
+@dataclass
+class Printable:
+    """Everything the print page, the PDF and the DOCX need, from one source."""
+
+    report_id: int
+    unit: str
+    year: int
+    title: str
+    preamble_html: str
+    body_html: str
+    sections: list[PrintSection]
+    mark: str | None  # 草稿 / 送审稿, or None for a final edition
+    edition: dict | None = None  # number, content_hash, approved_at, approved_by_name, intact
+    form: dict | None = None
+    score: dict | None = None
+    extras: dict = field(default_factory=dict)
+
+
+def from_report(db: sqlite_utils.Database, report: dict) -> Printable:
+    """The live report as it stands now (marked 草稿 or 送审稿 unless approved)."""
+    if report["status"] == "approved":
+        latest = list_editions(db, report["id"])
+        if latest:
+            return from_edition(db, report, latest[0]["number"])
+    sections = get_sections(db, report["id"])
+    return Printable(
+        report_id=report["id"], unit=report["unit_name"], year=report["year"], title=report["title"],
+        preamble_html=report["preamble_html"],
+        body_html=snapshot_html(report["title"], report["preamble_html"], sections),
+        sections=[PrintSection(s.level, s.number, s.title, s.html) for s in sections],
+        mark=STATUS_MARKS.get(report["status"]),
+    )
+
+
+def from_edition(db: sqlite_utils.Database, report: dict, number: int) -> Printable:
+    """A frozen edition, exactly as approved."""
+    edition = get_edition(db, report["id"], number)
+    content = edition["content"]
+    return Printable(
+        report_id=report["id"], unit=edition["unit_name"], year=edition["year"], title=edition["title"],
+        preamble_html=render_markdown(content.get("preamble", "")),
+        body_html=edition["html"],
+        sections=[PrintSection(s["level"], s["number"], s["title"], render_markdown(s["markdown"]))
+                  for s in content["sections"]],
+        mark=None,
+        edition={"number": edition["number"], "content_hash": edition["content_hash"],
+                 "approved_at": edition["approved_at"], "approved_by_name": edition["approved_by_name"],
+                 "intact": verify(edition)},
+        form=content.get("form"), score=content.get("score"),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font_installed() -> bool:
+    """Whether fontconfig knows a font that covers Chinese (asked once per process)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    try:
+        out = subprocess.run([fc_list, ":lang=zh-cn", "family"], capture_output=True, text=True,  # noqa: S603
+                             timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(out.strip())
+
+
+def html_to_pdf(html: str, stylesheet: str) -> bytes:
+    """Typeset the print page with WeasyPrint; refuse rather than print boxes without a CJK font."""
+    if not cjk_font_installed():
+        raise NoCJKFont(
+            "服务器没有安装中文字体，生成的 PDF 会把汉字显示成方框，因此未生成。"
+            "请管理员安装中文字体（Debian/Ubuntu：apt-get install fonts-noto-cjk）后重试；"
+            "也可以先用浏览器的“打印”另存为 PDF。"
+        )
+    from weasyprint import CSS, HTML  # imported here: loading Pango takes a moment
+
+    return HTML(string=html).write_pdf(stylesheets=[CSS(filename=stylesheet)])
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def download_name(printable_or_report, fmt: str, edition: int | None = None) -> str:
+    """A file name like 2024年度-某单位-自评表说明-第1版.pdf, safe for any file system."""
+    if isinstance(printable_or_report, Printable):
+        year, unit = printable_or_report.year, printable_or_report.unit
+    else:
+        year, unit = printable_or_report["year"], printable_or_report["unit_name"]
+    suffix = f"-第{edition}版" if edition else ""
+    name = f"{year}年度-{unit}-自评表说明{suffix}.{fmt}"
+    return _UNSAFE_NAME.sub("_", name).strip(" .") or f"report.{fmt}"
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """An attachment header per RFC 6266/8187: an ASCII fallback and the UTF-8 name."""
+    filename = _UNSAFE_NAME.sub("_", filename)
+    ascii_name = unicodedata.normalize("NFKD", fallback).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._") or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

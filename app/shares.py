@@ -1,0 +1,134 @@
+"""Read-only share links: an unguessable token shown once, stored only as its hash."""
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from . import audit, clock
+from .db import all_rows, one, transaction
+from .editions import list_editions
+from .permissions import NotAllowed, require_view
+from .reports import InvalidInput, NotFound
+from .users import User
+
+TOKEN_BYTES = 24  # 192 bits, well above the 128 the design asks for
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+SHARERS = {"admin", "editor", "reviewer", "approver"}
+MAX_NOTE_CHARS = 200
+MAX_DAYS = 3650
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps instead of the token."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def parse_expiry(value: str, zone: str, now: datetime | None = None) -> str | None:
+    """Expiry from a form: days ("7"), a date ("2025-06-30", valid through that day), or none ("")."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    now = now or datetime.now(ZoneInfo("UTC"))
+    if value.isdigit():
+        days = int(value)
+        if not 1 <= days <= MAX_DAYS:
+            raise InvalidInput(f"有效天数须在1到{MAX_DAYS}之间。")
+        return (now + timedelta(days=days)).isoformat(timespec="microseconds")
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInput("有效期请填写天数（如 7）或日期（如 2025-06-30），留空表示长期有效。") from None
+    # The link works through the whole of that day, office time.
+    end = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(zone))
+    if end <= now:
+        raise InvalidInput("有效期不能早于今天。")
+    return end.astimezone(ZoneInfo("UTC")).isoformat(timespec="microseconds")
+
+
+def create_share(
+    db: sqlite_utils.Database, report: dict, user: User, expires: str, note: str, zone: str,
+    draft: bool = False,
+) -> str:
+    """Create a link to the latest edition (or, by explicit choice, the live draft); return the token."""
+    require_view(user, report)
+    if user.role not in SHARERS:
+        raise NotAllowed("只读用户不能创建分享链接。")
+    note = " ".join(note.split())
+    if len(note) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"备注过长（不超过{MAX_NOTE_CHARS}字）。")
+    expires_at = parse_expiry(expires, zone)
+    editions = list_editions(db, report["id"])
+    if not draft and not editions:
+        raise InvalidInput("报告尚未定稿，没有可分享的定稿版本。如确需分享当前草稿，请勾选“分享当前草稿”。")
+    edition_id = None if draft else editions[0]["id"]
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction(db):
+        share_id = db.execute(
+            "INSERT INTO shares (report_id, edition_id, token_hash, note, created_by, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (report["id"], edition_id, token_hash(token), note, user.id, clock.now(), expires_at),
+        ).lastrowid
+        audit.record(db, "share.create", actor_id=user.id, report_id=report["id"], share_id=share_id,
+                     edition=editions[0]["number"] if edition_id else None, draft=draft,
+                     expires_at=expires_at)
+    return token
+
+
+def revoke_share(db: sqlite_utils.Database, report: dict, user: User, share_id: int) -> None:
+    """Revoke a link; it answers 404 from now on."""
+    require_view(user, report)
+    if user.role not in SHARERS:
+        raise NotAllowed("只读用户不能撤销分享链接。")
+    with transaction(db):
+        changed = db.execute(
+            "UPDATE shares SET revoked_at = ?, revoked_by = ? WHERE id = ? AND report_id = ? AND revoked_at IS NULL",
+            (clock.now(), user.id, share_id, report["id"]),
+        ).rowcount
+        if not changed:
+            raise NotFound("该分享链接不存在或已撤销。")
+        audit.record(db, "share.revoke", actor_id=user.id, report_id=report["id"], share_id=share_id)
+
+
+def list_shares(db: sqlite_utils.Database, report_id: int) -> list[dict]:
+    """A report's links, newest first, with creator, edition and state."""
+    rows = all_rows(
+        db,
+        "SELECT shares.*, users.display_name AS created_by_name, editions.number AS edition_number"
+        " FROM shares LEFT JOIN users ON users.id = shares.created_by"
+        " LEFT JOIN editions ON editions.id = shares.edition_id"
+        " WHERE shares.report_id = ? ORDER BY shares.id DESC",
+        (report_id,),
+    )
+    now = clock.now()
+    for row in rows:
+        if row["revoked_at"]:
+            row["state"] = "已撤销"
+        elif row["expires_at"] and row["expires_at"] <= now:
+            row["state"] = "已过期"
+        else:
+            row["state"] = "有效"
+    return rows
+
+
+def open_share(db: sqlite_utils.Database, token: str, count_view: bool = True) -> dict | None:
+    """The live share for a token and count the view; None for malformed, unknown, revoked or expired."""
+    if not _TOKEN_SHAPE.match(token or ""):
+        return None
+    digest = token_hash(token)
+    with transaction(db):
+        share = one(db, "SELECT * FROM shares WHERE token_hash = ?", (digest,))
+        # The lookup is by hash, so timing says nothing about the token; compare_digest anyway.
+        if share is None or not hmac.compare_digest(share["token_hash"], digest):
+            return None
+        now = clock.now()
+        if share["revoked_at"] or (share["expires_at"] and share["expires_at"] <= now):
+            return None
+        if count_view:
+            db.execute("UPDATE shares SET view_count = view_count + 1, last_view_at = ? WHERE id = ?",
+                       (now, share["id"]))
+    return share

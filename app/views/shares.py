@@ -1,0 +1,119 @@
+"""Share links: manage them on a report; open them without an account at /s/<token>."""
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from .. import get_db
+from ..printing import Printable, from_edition, from_report
+from ..reports import STATUS_LABELS, InvalidInput, get_report
+from ..shares import create_share, list_shares, open_share, revoke_share
+from ..users import User
+from .printing import file_response, print_html
+
+bp = Blueprint("shares", __name__)
+
+# The share's reader has no account: content is read as a system reader of that one report.
+_READER = User(id=0, username="share", display_name="分享链接", role="admin", unit_id=None,
+               unit_name=None, active=True)
+
+
+def _page(report: dict, token: str | None = None, status: int = 200, error: str | None = None):
+    """The share list of a report, with a newly made link shown once."""
+    db = get_db()
+    return render_template(
+        "shares/manage.html", report=report, shares=list_shares(db, report["id"]), token=token,
+        new_url=url_for("shares.view", token=token, _external=True) if token else None, error=error,
+        latest_edition=db.execute("SELECT max(number) FROM editions WHERE report_id = ?",
+                                  (report["id"],)).fetchone()[0],
+    ), status
+
+
+@bp.get("/reports/<int:report_id>/shares")
+def manage(report_id: int):
+    """The report's share links: who made them, expiry, views, revoke."""
+    return _page(get_report(get_db(), current_user, report_id))
+
+
+@bp.post("/reports/<int:report_id>/shares")
+def create(report_id: int):
+    """Make a link; its URL is shown on this response only (only its hash is kept)."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    try:
+        # A date, when given, wins over the preset number of days.
+        expires = request.form.get("expires_date", "").strip() or request.form.get("expires", "")
+        token = create_share(db, report, current_user, expires,
+                             request.form.get("note", ""), current_app.config["TIMEZONE"],
+                             draft=request.form.get("draft") == "1")
+    except InvalidInput as error:
+        return _page(report, status=422, error=str(error))
+    return _page(report, token=token)
+
+
+@bp.post("/reports/<int:report_id>/shares/<int:share_id>/revoke")
+def revoke(report_id: int, share_id: int):
+    """Revoke a link."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    revoke_share(db, report, current_user, share_id)
+    return _page(report)
+
+
+class ShareNotFound(Exception):
+    """Malformed, unknown, revoked or expired: all answered alike."""
+
+
+def not_found_page():
+    """The one plain 404 page of /s/: it tells nothing about why."""
+    return render_template("shares/not_found.html"), 404
+
+
+def _shared(token: str) -> tuple[dict, Printable]:
+    """What a token shows: its frozen edition, or the live draft marked 草稿; ShareNotFound otherwise."""
+    db = get_db()
+    share = open_share(db, token, count_view=request.endpoint == "shares.view")
+    if share is None:
+        raise ShareNotFound
+    report = get_report(db, _READER, share["report_id"])
+    if share["edition_id"] is None:
+        doc = from_report(db, report)
+        doc.mark = doc.mark or "草稿"
+        doc.edition = None
+    else:
+        number = db.execute("SELECT number FROM editions WHERE id = ?", (share["edition_id"],)).fetchone()[0]
+        doc = from_edition(db, report, number)
+    return share, doc
+
+
+@bp.get("/s/<token>")
+def view(token: str):
+    """The shared report, read-only, without an account."""
+    share, doc = _shared(token)
+    return render_template("shares/view.html", doc=doc, token=token, STATUS_LABELS=STATUS_LABELS)
+
+
+@bp.get("/s/<token>/print")
+def print_page(token: str):
+    """The shared report laid out for A4."""
+    _, doc = _shared(token)
+    return print_html(doc, public=True, back_links=[("返回", url_for("shares.view", token=token))],
+                      downloads=[("下载 PDF", url_for("shares.pdf", token=token))])
+
+
+@bp.get("/s/<token>/export.pdf")
+def pdf(token: str):
+    """The shared report as PDF."""
+    _, doc = _shared(token)
+    return file_response(doc, "pdf", "report")
+
+
+SHARE_ENDPOINTS = {"shares.view", "shares.print_page", "shares.pdf"}
+
+
+def share_headers(response):
+    """No referrer, no indexing, no caching on anything under /s/."""
+    if request.endpoint in SHARE_ENDPOINTS or request.path.startswith("/s/"):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Cache-Control"] = "no-store"
+    return response
