@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint clean
+.PHONY: run test setup system-deps lint bench clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,10 @@ test: setup system-deps ## Set up, then run every test (unit, HTTP and real-brow
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check app tests
+	$(BIN)/ruff check app tests bench
+
+bench: setup ## Load benchmarks against the real server, by hand (bench/README.md; results in docs/benchmarks.md)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from flask import Flask, current_app, g
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db as database
+from . import requestlog
 from .schema import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=False,
         REMEMBER_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
+        PROXY_FIX=0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -62,9 +67,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
     _migrate(app)
+    _trust_proxies(app)
 
     from .views import install
 
+    requestlog.install(app)  # first: the request id and clock start before every other hook
     # Before CSRFProtect: the request-body checks must run before anything parses the form.
     install(app)
     Htmx(app)
@@ -77,6 +84,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Take client address, scheme, host and path prefix from the configured number of proxies."""
+    try:
+        hops = int(app.config.get("PROXY_FIX") or 0)
+    except (TypeError, ValueError):
+        raise RuntimeError(f"PROXY_FIX 须为反向代理的层数（0、1、2…），而不是 {app.config['PROXY_FIX']!r}") from None
+    app.config["PROXY_FIX"] = hops
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+
 def _migrate(app: Flask) -> None:
     """Bring the database schema up to date at start-up."""
     db = database.connect(app.config["DATABASE"])
@@ -86,15 +104,34 @@ def _migrate(app: Flask) -> None:
         db.conn.close()
 
 
+# Each server thread keeps its connection for its next request: opening one costs ~0.6 ms (SQLite
+# parses the schema again) and closing the last one checkpoints the WAL, ~1.5 ms per save in all.
+_thread_db = threading.local()
+
+
 def get_db():
-    """The request's database connection, opened on first use and closed at teardown."""
+    """The request's database connection: this thread's, opened on first use and kept afterwards."""
     if "db" not in g:
-        g.db = database.connect(current_app.config["DATABASE"])
+        path = current_app.config["DATABASE"]
+        db = getattr(_thread_db, "db", None)
+        if db is None or _thread_db.path != path:
+            if db is not None:
+                db.conn.close()
+                _thread_db.db = None
+            db = database.connect(path)
+            _thread_db.db, _thread_db.path = db, path
+        g.db = db
     return g.db
 
 
-def close_db(_error=None) -> None:
-    """Close the request's connection, if one was opened."""
+def close_db(error=None) -> None:
+    """End the request's use of its connection; after a failure the connection is closed, not kept."""
     db = g.pop("db", None)
-    if db is not None:
+    if db is None:
+        return
+    # transaction() always ends what it began; a traceback may still hold a cursor (and with it an
+    # old read snapshot), so a failed request's connection is not handed to the next request.
+    if error is not None or db.conn.in_transaction:
+        if getattr(_thread_db, "db", None) is db:
+            _thread_db.db = None
         db.conn.close()

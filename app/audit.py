@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "report.create": "新建报告",
     "report.header": "修改标题和前言",
     "report.export": "导出报告",
+    "report.clone": "由上年度复制新建",
     "share.create": "创建分享链接",
     "share.revoke": "撤销分享链接",
     "report.submit": "提交审核",
@@ -45,6 +46,18 @@ ACTION_LABELS = {
     "section.move": "调整结构",
     "comment.add": "添加意见",
     "comment.resolve": "意见已处理",
+    "form.header": "修改自评表表头",
+    "form.goals": "修改年度总体目标",
+    "form.rules": "修改评分规则或预算执行分值",
+    "form.template": "套用自评表默认模板",
+    "form.budget.add": "添加预算资金行",
+    "form.budget.save": "修改预算资金行",
+    "form.budget.delete": "删除预算资金行",
+    "form.budget.move": "调整预算资金行顺序",
+    "form.indicators.add": "添加绩效指标",
+    "form.indicators.save": "修改绩效指标",
+    "form.indicators.delete": "删除绩效指标",
+    "form.indicators.move": "调整绩效指标顺序",
 }
 # Detail keys in the order they are shown, with their names; other keys follow as they are.
 DETAIL_LABELS = {
@@ -54,6 +67,16 @@ DETAIL_LABELS = {
     "titles": "标题", "direction": "方式", "version": "版本", "note": "说明", "how": "方式",
     "sections": "部分数", "format": "格式", "revisions": "涉及修订", "edition_id": "定稿版本编号",
     "comment_id": "意见编号", "reply_to": "回复意见编号", "unit_id": "单位编号",
+    "row": "行编号", "changes": "修改", "values": "内容", "lines": "预算资金行数", "indicators": "指标数",
+}
+# Columns of the 自评表 as the form names them, for "changes" and "values" of form.* rows.
+FORM_FIELD_LABELS = {
+    "source": "资金来源", "initial": "年初预算数", "adjusted": "全年预算数", "executed": "全年执行数",
+    "level1": "一级指标", "level2": "二级指标", "name": "三级指标", "kind": "性质", "direction": "方向",
+    "unit": "计量单位", "target": "年度指标值", "actual": "实际完成值", "rating": "评价结果", "weight": "分值",
+    "override_score": "调整后得分", "override_reason": "调整理由", "reason": "偏差原因",
+    "contact_name": "联系人", "contact_phone": "联系电话", "filled_on": "填报日期", "unmet_reason": "未完成原因",
+    "budget_weight": "预算执行分值", "rules": "评分规则",
 }
 _LOGIN_REASONS = {"bad password": "密码错误", "unknown user": "用户名不存在", "locked": "账号锁定中",
                   "inactive": "账号已停用"}
@@ -144,6 +167,12 @@ def _value_text(action: str, key: str, value) -> str:
         return _LOGIN_REASONS.get(value, value)
     if key == "direction":
         return _MOVES.get(value, value)
+    if isinstance(value, dict) and action.startswith("form.") and key in ("changes", "values"):
+        def shown(item):
+            return "（空）" if item in (None, "") else str(item)
+        if key == "changes":
+            return "，".join(f"{FORM_FIELD_LABELS.get(k, k)} {shown(v[0])} → {shown(v[1])}" for k, v in value.items())
+        return "，".join(f"{FORM_FIELD_LABELS.get(k, k)} {shown(v)}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, dict):
         return f"{len(value)} 个部分" if key == "revisions" else f"{len(value)} 项"
     if isinstance(value, list):

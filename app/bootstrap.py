@@ -4,12 +4,15 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .form_model import load_form_file
 from .importer import parse_upload
 from .reports import create_report
 from .users import create_user, generate_password, get_or_create_unit, get_user
 
 SAMPLE_UNIT = "广州市荔湾区残疾人联合会"
 SAMPLE_YEAR = 2024
+# The sample's 自评表 (DESIGN §8 "form" JSON), kept beside the sample text.
+SAMPLE_FORM_NAME = "liwan-2024-form.json"
 
 
 def first_run(db: sqlite_utils.Database, sample: Path | None, admin_password: str | None) -> dict:
@@ -30,6 +33,8 @@ def first_run(db: sqlite_utils.Database, sample: Path | None, admin_password: st
     if sample is not None and not has_reports:
         unit_id = get_or_create_unit(db, SAMPLE_UNIT)
         parsed = parse_upload(sample.read_text(encoding="utf-8"), sample.name)
+        if sample.with_name(SAMPLE_FORM_NAME).exists():
+            parsed.form = load_form_file(sample.with_name(SAMPLE_FORM_NAME))
         done["report_id"] = create_report(
             db, get_user(db, admin_id), unit_id, SAMPLE_YEAR, parsed, how="示例导入"
         )

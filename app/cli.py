@@ -11,8 +11,9 @@ from flask.cli import with_appcontext
 from . import SAMPLE_REPORT, audit
 from . import db as database
 from .bootstrap import first_run
+from .cloning import clone_report
 from .exporters import to_json, to_markdown
-from .importer import decode, parse_upload
+from .importer import parse_upload, read_upload
 from .printing import NoCJKFont, from_report
 from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
 from .schema import current_version, migrate
@@ -76,10 +77,11 @@ def create_user_command(username, role, unit_name, password, display_name):
 @click.option("--format", "fmt", type=click.Choice(["auto", "markdown", "plain"]), default="auto")
 @with_appcontext
 def import_report(file: Path, unit_name: str, year: int, fmt: str):
-    """Import a report from Markdown, plain text or JSON; print the new id on the last line."""
+    """Import a report from Markdown, plain text, Word (.docx) or JSON; print the new id on the last line."""
     db = _db()
     try:
-        parsed = parse_upload(decode(file.read_bytes()), file.name, fmt)
+        text, name = read_upload(file.name, file.read_bytes())
+        parsed = parse_upload(text, name, "markdown" if name != file.name else fmt)
         unit_id = get_or_create_unit(db, unit_name)
         report_id = create_report(db, _operator(db), unit_id, year, parsed, how="导入")
     except (InvalidInput, UserError) as error:
@@ -117,6 +119,21 @@ def export_report(report_id: int, fmt: str, output: Path | None):
     else:
         output.write_text(body, encoding="utf-8")
         click.echo(f"已导出到 {output}", err=True)
+
+
+@click.command("clone-report")
+@click.argument("report_id", type=int)
+@click.option("--year", type=int, required=True, help="新报告的年度，如 2025")
+@with_appcontext
+def clone_report_command(report_id: int, year: int):
+    """Start next year's report from this one; print the new id on the last line."""
+    db = _db()
+    try:
+        new_id = clone_report(db, _operator(db), report_id, year)
+    except (InvalidInput, NotFound) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已由报告 {report_id} 复制新建 {year} 年度报告", err=True)
+    click.echo(new_id)
 
 
 @click.command("list-reports")
@@ -186,14 +203,22 @@ def serve(host: str, port: int, threads: int):
     """Serve the site with waitress (first run sets up the admin and the sample report)."""
     from waitress import serve as waitress_serve
 
+    from .requestlog import configure
+
+    configure()  # one line per request on stderr, errors with their request id
     _announce(_first_run())
     click.echo(f"正在运行：http://{host}:{port}/  （按 Ctrl+C 停止）")
+    # Waitress drops X-Forwarded-* unless told otherwise; with PROXY_FIX set, ProxyFix reads them.
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                   ident=None)
+                   ident=None, clear_untrusted_proxy_headers=not current_app.config["PROXY_FIX"])
 
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    for command in (init_db, create_user_command, import_report, export_report,
+    for command in (init_db, create_user_command, import_report, export_report, clone_report_command,
                     list_reports_command, first_run_command, verify_audit, serve):
+        app.cli.add_command(command)
+    from .opscli import COMMANDS  # backup, restore, seed-scale
+
+    for command in COMMANDS:
         app.cli.add_command(command)

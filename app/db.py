@@ -2,11 +2,14 @@
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 
 import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
+# One write transaction at a time per process (re-entrant: a nested transaction() is a savepoint).
+_WRITER = threading.RLock()
 
 
 def connect(path: str) -> sqlite_utils.Database:
@@ -19,6 +22,9 @@ def connect(path: str) -> sqlite_utils.Database:
     # FULL: an acknowledged save is on disk even after a power cut.
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    from .search import register_functions  # here: search imports modules that import db
+
+    register_functions(conn)
     return sqlite_utils.Database(conn, execute_plugins=False)
 
 
@@ -29,15 +35,23 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
-    # instead of failing later with "database is locked" when a read upgrades.
-    db.conn.execute("BEGIN IMMEDIATE")
+    # Writers of this process queue on a lock that wakes the next one the moment it is free;
+    # SQLite's busy handler would poll with sleeps of up to 100 ms (the tail latency of
+    # concurrent saves). Other processes (the CLI) still queue on busy_timeout.
+    if not _WRITER.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        raise sqlite3.OperationalError("database is locked: another write of this process took too long")
     try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
+        # instead of failing later with "database is locked" when a read upgrades.
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+    finally:
+        _WRITER.release()
 
 
 def one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:
@@ -48,3 +62,20 @@ def one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:
 def all_rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
     """All rows of a query as dicts."""
     return list(db.query(sql, params))
+
+
+_SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
+
+
+def settings(db: sqlite_utils.Database) -> dict:
+    """The durability settings in force on this connection, as /healthz reports them."""
+    def pragma(name: str):
+        return db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    return {
+        "journal_mode": pragma("journal_mode"),
+        "synchronous": _SYNCHRONOUS.get(pragma("synchronous"), "unknown"),
+        "busy_timeout_ms": pragma("busy_timeout"),
+        "foreign_keys": bool(pragma("foreign_keys")),
+        "schema_version": pragma("user_version"),
+    }

@@ -4,7 +4,7 @@ import io
 from html.parser import HTMLParser
 
 from docx import Document
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -235,6 +235,13 @@ def to_docx(printable: Printable, tables: list | None = None) -> bytes:
         converter.feed(section.html)
         converter.close()
         converter.reset()
+    if tables:
+        # The 自评表 is wide: it goes on landscape pages of its own, margins kept.
+        landscape = document.add_section(WD_SECTION.NEW_PAGE)
+        landscape.orientation = WD_ORIENT.LANDSCAPE
+        landscape.page_width, landscape.page_height = Mm(297), Mm(210)
+        landscape.top_margin, landscape.bottom_margin = Mm(28), Mm(26)
+        landscape.left_margin, landscape.right_margin = Mm(28), Mm(26)
     for table_title, header, rows in tables or []:
         add_table(document, table_title, header, rows)
     if printable.edition:

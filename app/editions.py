@@ -8,6 +8,8 @@ import sqlite_utils
 
 from . import clock
 from .db import all_rows, one
+from .form_render import form_html
+from .form_store import form_json
 from .reports import NotFound, get_sections
 
 
@@ -35,7 +37,8 @@ def content_hash(content: dict) -> str:
 
 def freeze(db: sqlite_utils.Database, report: dict, approver_id: int) -> int:
     """Store the report as its next edition (inside the approval's transaction); return its id."""
-    sections = get_sections(db, report["id"])
+    sections = get_sections(db, report["id"])  # placeholders ({{总分}}) filled: the values are frozen too
+    form, score = form_json(db, report["id"])
     content = {
         "unit": report["unit_name"],
         "year": report["year"],
@@ -46,8 +49,8 @@ def freeze(db: sqlite_utils.Database, report: dict, approver_id: int) -> int:
              "markdown": s.markdown, "version": s.version}
             for s in sections
         ],
-        "form": None,
-        "score": None,
+        "form": form,
+        "score": score,
     }
     number = db.execute(
         "SELECT coalesce(max(number), 0) + 1 FROM editions WHERE report_id = ?", (report["id"],)
@@ -56,7 +59,8 @@ def freeze(db: sqlite_utils.Database, report: dict, approver_id: int) -> int:
         "INSERT INTO editions (report_id, number, unit_name, year, title, html, content,"
         " content_hash, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (report["id"], number, report["unit_name"], report["year"], report["title"],
-         snapshot_html(report["title"], report["preamble_html"], sections),
+         snapshot_html(report["title"], report["preamble_html"], sections) + "\n"
+         + form_html(form, score, report["unit_name"], report["year"]),
          json.dumps(content, ensure_ascii=False), content_hash(content), approver_id, clock.now()),
     ).lastrowid
 

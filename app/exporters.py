@@ -4,6 +4,7 @@ import json
 
 import sqlite_utils
 
+from .form_store import form_json
 from .reports import get_sections
 
 # Markdown heading marks per outline level; the importer reads levels from the numbers,
@@ -14,6 +15,7 @@ _HASHES = {1: "##", 2: "###", 3: "####", 4: "#####"}
 def report_to_dict(db: sqlite_utils.Database, report: dict) -> dict:
     """The report in the JSON shape of DESIGN §8."""
     sections = get_sections(db, report["id"])
+    form, score = form_json(db, report["id"])
     return {
         "id": report["id"],
         "unit": report["unit_name"],
@@ -26,9 +28,8 @@ def report_to_dict(db: sqlite_utils.Database, report: dict) -> dict:
              "markdown": s.markdown, "version": s.version}
             for s in sections
         ],
-        # The 自评表 (form and score) is not part of the narrative editor yet.
-        "form": None,
-        "score": None,
+        "form": form,
+        "score": score,
     }
 
 

@@ -2,8 +2,9 @@
 
 import json
 
+from .form_model import FormInputError, form_from_json
 from .outline import ParsedReport, ParsedSection, parse
-from .reports import InvalidInput
+from .reports import NO_SECTIONS, InvalidInput
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
@@ -20,6 +21,19 @@ def decode(data: bytes) -> str:
     raise InvalidInput("无法识别文件编码，请另存为 UTF-8 编码的文本文件后再上传。")
 
 
+def read_upload(filename: str, data: bytes) -> tuple[str, str]:
+    """(text, name to parse it by) of an uploaded file; a Word file becomes Markdown (name .md)."""
+    if len(data) > MAX_IMPORT_BYTES * 5:
+        raise InvalidInput("文件过大：导入的文件不超过 10 MB。")
+    if filename.lower().endswith(".docx"):
+        from .docx_import import docx_to_markdown
+
+        return docx_to_markdown(data), filename.rsplit(".", 1)[0] + ".md"
+    if filename.lower().endswith(".doc"):
+        raise InvalidInput("不支持旧版 .doc 文件，请在 Word 中“另存为” .docx 后再导入。")
+    return decode(data), filename
+
+
 def _from_json(data: dict) -> ParsedReport:
     """A report exported as JSON by this application."""
     try:
@@ -31,8 +45,15 @@ def _from_json(data: dict) -> ParsedReport:
         raise InvalidInput("JSON 文件格式不正确：每个章节须有 level、title 和 markdown。") from None
     if any(not 1 <= s.level <= 4 for s in sections):
         raise InvalidInput("JSON 文件格式不正确：章节级别须为 1 到 4。")
+    form = None
+    if data.get("form") is not None:
+        # Scores in the file are ignored: the form is checked like typed input and scored afresh.
+        try:
+            form = form_from_json(data["form"])
+        except FormInputError as error:
+            raise InvalidInput(f"JSON 文件中的自评表有误：{error}") from None
     return ParsedReport(
-        title=str(data.get("title", "")), preamble=str(data.get("preamble", "")), sections=sections
+        title=str(data.get("title", "")), preamble=str(data.get("preamble", "")), sections=sections, form=form
     )
 
 
@@ -54,4 +75,7 @@ def parse_upload(text: str, filename: str = "", fmt: str = "auto") -> ParsedRepo
     plain = {"markdown": False, "plain": True}.get(fmt)
     if plain is None and filename.lower().endswith(".txt"):
         plain = True
-    return parse(text, plain=plain)
+    parsed = parse(text, plain=plain)
+    if not parsed.sections:
+        raise InvalidInput(NO_SECTIONS)
+    return parsed

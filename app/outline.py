@@ -42,6 +42,7 @@ class ParsedReport:
     title: str
     preamble: str
     sections: list[ParsedSection]
+    form: object = None  # the 自评表 (form_model.Form) it carries: a JSON import, a template, the sample
 
 
 def numbering_level(text: str) -> tuple[int, str] | None:

@@ -5,12 +5,15 @@ import re
 import shutil
 import subprocess
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import sqlite_utils
 
 from .editions import get_edition, list_editions, snapshot_html, verify
+from .form_render import form_html, form_tables
+from .form_store import form_json
+from .placeholders import fill, values_from_json
 from .render import render_markdown
 from .reports import get_sections
 
@@ -29,7 +32,17 @@ class PrintSection:
     level: int
     number: str
     title: str
-    html: str
+    markdown: str = ""
+    rendered: str | None = None  # a live section's cached HTML; an edition's is rendered when first asked for
+    values: dict | None = None  # an edition's frozen placeholder values ({{总分}} …)
+
+    @property
+    def html(self) -> str:
+        """The section's HTML. Only Word export asks: the share and print pages show the edition's
+        frozen HTML, so a share view no longer renders every section's Markdown again."""
+        if self.rendered is None:
+            self.rendered = fill(render_markdown(self.markdown), self.values or {})
+        return self.rendered
 
 
 @dataclass
@@ -47,7 +60,10 @@ class Printable:
     edition: dict | None = None  # number, content_hash, approved_at, approved_by_name, intact
     form: dict | None = None
     score: dict | None = None
-    extras: dict = field(default_factory=dict)
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The 自评表 as (title, header, rows) tables, for Word."""
+        return [(t.title, t.header, t.rows) for t in form_tables(self.form, self.score, self.unit, self.year)]
 
 
 def from_report(db: sqlite_utils.Database, report: dict) -> Printable:
@@ -56,13 +72,17 @@ def from_report(db: sqlite_utils.Database, report: dict) -> Printable:
         latest = list_editions(db, report["id"])
         if latest:
             return from_edition(db, report, latest[0]["number"])
-    sections = get_sections(db, report["id"])
+    sections = get_sections(db, report["id"])  # placeholders already filled with live values
+    form, score = form_json(db, report["id"])
     return Printable(
         report_id=report["id"], unit=report["unit_name"], year=report["year"], title=report["title"],
         preamble_html=report["preamble_html"],
-        body_html=snapshot_html(report["title"], report["preamble_html"], sections),
-        sections=[PrintSection(s.level, s.number, s.title, s.html) for s in sections],
+        # The 自评表 follows the narrative, as in an edition's frozen HTML.
+        body_html=snapshot_html(report["title"], report["preamble_html"], sections) + "\n"
+        + form_html(form, score, report["unit_name"], report["year"]),
+        sections=[PrintSection(s.level, s.number, s.title, rendered=s.html) for s in sections],
         mark=STATUS_MARKS.get(report["status"]),
+        form=form, score=score,
     )
 
 
@@ -70,11 +90,12 @@ def from_edition(db: sqlite_utils.Database, report: dict, number: int) -> Printa
     """A frozen edition, exactly as approved."""
     edition = get_edition(db, report["id"], number)
     content = edition["content"]
+    values = values_from_json(content.get("form"), content.get("score"))
     return Printable(
         report_id=report["id"], unit=edition["unit_name"], year=edition["year"], title=edition["title"],
         preamble_html=render_markdown(content.get("preamble", "")),
         body_html=edition["html"],
-        sections=[PrintSection(s["level"], s["number"], s["title"], render_markdown(s["markdown"]))
+        sections=[PrintSection(s["level"], s["number"], s["title"], markdown=s["markdown"], values=values)
                   for s in content["sections"]],
         mark=None,
         edition={"number": edition["number"], "content_hash": edition["content_hash"],

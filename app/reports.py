@@ -6,6 +6,7 @@ import sqlite_utils
 
 from . import audit, clock
 from .db import all_rows, one, transaction
+from .form_model import default_form
 from .numbering import number_outline
 from .outline import ParsedReport, ParsedSection
 from .permissions import NotAllowed, can_create_in, require_edit, require_view
@@ -20,6 +21,9 @@ STATUS_LABELS = {
 }
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_TITLE_CHARS = 200
+
+
+NO_SECTIONS = "没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。"
 
 
 class NotFound(LookupError):
@@ -46,6 +50,12 @@ class Section:
     updated_by_name: str | None
     number: str = ""
     has_children: bool = False
+    carried_over: bool = False  # copied from last year's report
+
+    @property
+    def stale(self) -> bool:
+        """未更新: still last year's text, untouched since the report was cloned."""
+        return self.carried_over and self.version == 1
 
     @property
     def heading(self) -> str:
@@ -54,7 +64,7 @@ class Section:
 
 
 def standard_outline(unit_name: str, year: int) -> ParsedReport:
-    """The outline every 部门整体支出绩效自评表说明 starts from."""
+    """The outline every 部门整体支出绩效自评表说明 starts from, with the default 自评表 template."""
     efficiency = ["预算编制", "预算执行", "信息公开", "绩效管理", "采购管理", "资产管理", "运行成本"]
     return ParsedReport(
         title=f"{year}年度{unit_name}部门整体支出绩效自评表说明",
@@ -68,6 +78,7 @@ def standard_outline(unit_name: str, year: int) -> ParsedReport:
             *(ParsedSection(3, name) for name in efficiency),
             ParsedSection(1, "存在的主要问题和下一步改进措施"),
         ],
+        form=default_form(),
     )
 
 
@@ -105,7 +116,7 @@ def create_report(
         raise NotAllowed("只有本单位填报人或管理员可以新建或导入报告。")
     year = check_year(year)
     if not parsed.sections:
-        raise InvalidInput("没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。")
+        raise InvalidInput(NO_SECTIONS)
     title = check_title(parsed.title or f"{year}年度部门整体支出绩效自评表说明", "报告标题")
     now = clock.now()
     with transaction(db):
@@ -134,6 +145,9 @@ def create_report(
                 " created_by) VALUES (?, 1, ?, ?, ?, ?, ?)",
                 (section_id, section_title, section.markdown, how, now, user.id),
             )
+        from .form_store import insert_form  # imported here: form_store builds on this module
+
+        insert_form(db, report_id, parsed.form, user.id)
         audit.record(db, "report.create", actor_id=user.id, report_id=report_id, how=how,
                      sections=len(parsed.sections))
     return report_id
@@ -181,20 +195,23 @@ def units_for_new_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
 
 
 def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
-    """The live sections of a report in document order, numbered."""
+    """The live sections of a report in document order, numbered, placeholders ({{总分}}) filled."""
     rows = all_rows(
         db,
         "SELECT sections.id, report_id, position, level, title, markdown, html, version,"
-        " updated_at, users.display_name AS updated_by_name FROM sections"
+        " updated_at, users.display_name AS updated_by_name, carried_over FROM sections"
         " LEFT JOIN users ON users.id = sections.updated_by"
         " WHERE report_id = ? AND deleted_at IS NULL ORDER BY position",
         (report_id,),
     )
-    sections = [Section(**row) for row in rows]
+    sections = [Section(**{**row, "carried_over": bool(row["carried_over"])}) for row in rows]
     for section, number in zip(sections, number_outline(s.level for s in sections), strict=True):
         section.number = number
     for section, following in zip(sections, sections[1:], strict=False):
         section.has_children = following.level > section.level
+    from .form_store import fill_sections  # imported here: form_store builds on this module
+
+    fill_sections(db, report_id, sections)
     return sections
 
 

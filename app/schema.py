@@ -201,10 +201,118 @@ def _0003_shares(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0004_form(db: sqlite_utils.Database) -> None:
+    """The 自评表: header, goals, scoring rules (one row each per report), budget lines and indicators."""
+    # Money is 万元 as exact decimal text with two places (2162.14); other quantities are decimal
+    # text too (3294, 2.5). Never REAL: a float cannot hold 0.1 exactly.
+    _run_script(
+        db,
+        """
+        CREATE TABLE form_headers (
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+            contact_name TEXT NOT NULL DEFAULT '',
+            contact_phone TEXT NOT NULL DEFAULT '',
+            filled_on TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT,
+            updated_by INTEGER REFERENCES users(id)
+        );
+        CREATE TABLE goals (
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+            target TEXT NOT NULL DEFAULT '',
+            actual TEXT NOT NULL DEFAULT '',
+            unmet_reason TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT,
+            updated_by INTEGER REFERENCES users(id)
+        );
+        -- The scoring template of the report: the execution weight and, as JSON, the qualitative
+        -- coefficients, grade bands and over-achievement threshold (provinces differ).
+        CREATE TABLE scoring_rules (
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+            budget_weight TEXT NOT NULL DEFAULT '10' CHECK (typeof(budget_weight) = 'text'),
+            rules TEXT NOT NULL CHECK (json_valid(rules)),
+            version INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT,
+            updated_by INTEGER REFERENCES users(id)
+        );
+        CREATE TABLE budget_lines (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            initial TEXT CHECK (initial IS NULL OR (typeof(initial) = 'text' AND initial GLOB '*[0-9].[0-9][0-9]')),
+            adjusted TEXT CHECK (adjusted IS NULL OR (typeof(adjusted) = 'text' AND adjusted GLOB '*[0-9].[0-9][0-9]')),
+            executed TEXT CHECK (executed IS NULL OR (typeof(executed) = 'text' AND executed GLOB '*[0-9].[0-9][0-9]')),
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id)
+        );
+        CREATE INDEX budget_lines_report ON budget_lines (report_id, position);
+        CREATE TABLE indicators (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            level1 TEXT NOT NULL,
+            level2 TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'quantitative' CHECK (kind IN ('quantitative', 'qualitative')),
+            direction TEXT NOT NULL DEFAULT '>=' CHECK (direction IN ('>=', '<=', '=')),
+            unit TEXT NOT NULL DEFAULT '',
+            target TEXT NOT NULL DEFAULT '',
+            actual TEXT NOT NULL DEFAULT '',
+            rating TEXT CHECK (rating IS NULL OR rating IN ('达成', '部分达成', '未达成')),
+            weight TEXT NOT NULL CHECK (typeof(weight) = 'text'),
+            override_score TEXT CHECK (override_score IS NULL OR typeof(override_score) = 'text'),
+            override_reason TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id)
+        );
+        CREATE INDEX indicators_report ON indicators (report_id, position);
+        INSERT INTO form_headers (report_id) SELECT id FROM reports;
+        INSERT INTO goals (report_id) SELECT id FROM reports;
+        -- Existing reports get the default rules (as of this migration; later templates may differ).
+        INSERT INTO scoring_rules (report_id, budget_weight, rules) SELECT id, '10',
+            '{"qualitative": {"达成": "1", "部分达成": "0.6", "未达成": "0"}, "grades": [{"grade": "优", "min": "90"},'
+            || ' {"grade": "良", "min": "80"}, {"grade": "中", "min": "60"}, {"grade": "差", "min": "0"}],'
+            || ' "overachievement": "0.5"}'
+            FROM reports;
+        """,
+    )
+
+
+def _0005_search_units(db: sqlite_utils.Database) -> None:
+    """Chinese full-text search (bigram index kept by triggers); units get a parent unit."""
+    from .search import install
+
+    install(db)
+    _run_script(
+        db,
+        """
+        ALTER TABLE units ADD COLUMN parent_id INTEGER REFERENCES units(id);
+        -- Next year's report starts as a copy of last year's: remember where from, and which
+        -- sections still hold last year's text untouched (未更新).
+        ALTER TABLE reports ADD COLUMN cloned_from INTEGER REFERENCES reports(id);
+        ALTER TABLE sections ADD COLUMN carried_over INTEGER NOT NULL DEFAULT 0;
+        -- Last year's figures shown beside this year's (上年数) in a cloned report's form.
+        ALTER TABLE indicators ADD COLUMN prior_actual TEXT;
+        ALTER TABLE budget_lines ADD COLUMN prior_executed TEXT;
+        CREATE INDEX reports_year_unit ON reports (year, unit_id);
+        CREATE INDEX reports_status ON reports (status, updated_at);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
     ("0003_shares", _0003_shares),
+    ("0004_form", _0004_form),
+    ("0005_search_units", _0005_search_units),
 ]
 
 

@@ -277,10 +277,10 @@ def list_units(db: sqlite_utils.Database) -> list[dict]:
     """Every unit with how many accounts and reports it has, by name."""
     return all_rows(
         db,
-        "SELECT units.*,"
+        "SELECT units.*, parent.name AS parent_name,"
         " (SELECT count(*) FROM users WHERE users.unit_id = units.id) AS user_count,"
         " (SELECT count(*) FROM reports WHERE reports.unit_id = units.id) AS report_count"
-        " FROM units ORDER BY name",
+        " FROM units LEFT JOIN units AS parent ON parent.id = units.parent_id ORDER BY units.name",
     )
 
 
@@ -300,31 +300,53 @@ def _check_unit_unique(db: sqlite_utils.Database, name: str, code: str | None, u
             raise UserError(f"预算编码“{code}”已由“{other['name']}”使用。")
 
 
-def create_unit(db: sqlite_utils.Database, name: str, code: str = "", actor_id: int | None = None) -> int:
-    """Create a budget unit with an optional 预算编码."""
+def _check_parent(db: sqlite_utils.Database, unit_id: int | None, parent_id: int | None) -> None:
+    """UserError unless the parent exists and is not the unit itself or one of its sub-units."""
+    if parent_id is None:
+        return
+    _check_unit(db, parent_id)
+    ancestor = parent_id
+    while ancestor is not None:
+        if ancestor == unit_id:
+            raise UserError("上级单位不能是本单位或其下级单位。")
+        ancestor = db.execute("SELECT parent_id FROM units WHERE id = ?", (ancestor,)).fetchone()[0]
+
+
+def create_unit(
+    db: sqlite_utils.Database, name: str, code: str = "", actor_id: int | None = None,
+    parent_id: int | None = None,
+) -> int:
+    """Create a budget unit with an optional 预算编码 and 上级单位."""
     name, code = _clean_unit_name(name), _clean_code(code)
     with transaction(db):
         _check_unit_unique(db, name, code, None)
+        _check_parent(db, None, parent_id)
         unit_id = db.execute(
-            "INSERT INTO units (name, code, created_at) VALUES (?, ?, ?)", (name, code, clock.now())
+            "INSERT INTO units (name, code, parent_id, created_at) VALUES (?, ?, ?, ?)",
+            (name, code, parent_id, clock.now()),
         ).lastrowid
-        audit.record(db, "unit.create", actor_id=actor_id, unit_id=unit_id, name=name, code=code)
+        audit.record(db, "unit.create", actor_id=actor_id, unit_id=unit_id, name=name, code=code,
+                     parent_id=parent_id)
     return unit_id
 
 
 def update_unit(
-    db: sqlite_utils.Database, unit_id: int, name: str, code: str = "", actor_id: int | None = None
+    db: sqlite_utils.Database, unit_id: int, name: str, code: str = "", actor_id: int | None = None,
+    parent_id: int | None = None,
 ) -> None:
-    """Rename a unit or change its 预算编码; reports and accounts follow it (they hold its id)."""
+    """Rename a unit, change its 预算编码 or 上级单位; reports and accounts follow it (they hold its id)."""
     name, code = _clean_unit_name(name), _clean_code(code)
     with transaction(db):
         old = _check_unit(db, unit_id)
-        if (old["name"], old["code"]) == (name, code):
+        if (old["name"], old["code"], old["parent_id"]) == (name, code, parent_id):
             return
         _check_unit_unique(db, name, code, unit_id)
-        db.execute("UPDATE units SET name = ?, code = ? WHERE id = ?", (name, code, unit_id))
+        _check_parent(db, unit_id, parent_id)
+        db.execute("UPDATE units SET name = ?, code = ?, parent_id = ? WHERE id = ?",
+                   (name, code, parent_id, unit_id))
         audit.record(db, "unit.update", actor_id=actor_id, unit_id=unit_id,
-                     old_name=old["name"], name=name, old_code=old["code"], code=code)
+                     old_name=old["name"], name=name, old_code=old["code"], code=code,
+                     old_parent_id=old["parent_id"], parent_id=parent_id)
 
 
 def set_active(db: sqlite_utils.Database, user_id: int, active: bool, actor_id: int | None = None) -> None:

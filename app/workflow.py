@@ -6,9 +6,11 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from . import audit, clock
+from .checks import blocking_message
 from .comments import add_return_comments
 from .db import all_rows, one, transaction
 from .editions import freeze
+from .form_store import submit_errors
 from .permissions import NotAllowed
 from .reports import STATUS_LABELS, InvalidInput, get_report, get_sections
 from .users import User
@@ -110,6 +112,10 @@ def perform(
             raise InvalidInput(f"“{transition.label}”须填写原因。")
         if len(reason) > 5000:
             raise InvalidInput("原因过长（不超过5000字）。")
+        if action == "submit":
+            found = submit_errors(db, report)
+            if not found.ok:
+                raise InvalidTransition(blocking_message(found))
         revisions = current_revisions(db, report_id)
         edition_id = freeze(db, report, user.id) if action == "approve" else None
         now = clock.now()

@@ -8,6 +8,8 @@ import pytest
 
 from app import SAMPLE_REPORT, create_app
 from app import db as database
+from app.bootstrap import SAMPLE_FORM_NAME
+from app.form_model import load_form_file
 from app.importer import parse_upload
 from app.reports import create_report
 from app.schema import migrate
@@ -31,7 +33,9 @@ def template_database(tmp_path_factory) -> tuple[Path, int]:
                                  ("viewer", "viewer", unit_id), ("outsider", "editor", other_id),
                                  ("approver", "approver", unit_id)]:
         create_user(db, username, role, PASSWORD, display_name=f"{username}姓名", unit_id=unit)
-    report_id = create_report(db, get_user(db, 1), unit_id, 2024, parse_upload(SAMPLE_TEXT))
+    sample = parse_upload(SAMPLE_TEXT)
+    sample.form = load_form_file(SAMPLE_REPORT.with_name(SAMPLE_FORM_NAME))  # as first run loads it
+    report_id = create_report(db, get_user(db, 1), unit_id, 2024, sample)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
     return path, report_id

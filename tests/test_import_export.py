@@ -1,6 +1,8 @@
 """Import and export: CLI contracts, upload form, round trips, first run."""
 
+import html
 import json
+import re
 
 import pytest
 
@@ -76,9 +78,14 @@ def test_upload_form_imports_pasted_plain_text(auth):
     auth.login()
     page = auth.get("/reports/import")
     text = "2023年度残联部门整体支出绩效自评报告\n一、绩效自评情况\n（一）自评结论\n总体良好。\n二、问题\n无。"
-    response = auth.client.post("/reports/import", data={
+    preview = auth.client.post("/reports/import", data={
         "csrf_token": csrf_from(page.text), "text": text, "year": "2023", "unit_id": "1",
         "format": "auto"})
+    assert preview.status_code == 200 and "确认导入" in preview.text
+    assert "（一）自评结论" in preview.text
+    response = auth.client.post("/reports/import", data={
+        "csrf_token": csrf_from(page.text), "text": text, "year": "2023", "unit_id": "1",
+        "format": "auto", "confirm": "1"})
     assert response.status_code == 303
     report = auth.get(response.headers["Location"])
     assert "（一）</span>自评结论" in report.text and "总体良好。" in report.text
@@ -91,7 +98,7 @@ def test_upload_form_with_file_and_gbk_encoding(auth):
     page = auth.get("/reports/import")
     data = "一、情况\n（一）目标\n完成。\n".encode("gb18030")
     response = auth.client.post("/reports/import", data={
-        "csrf_token": csrf_from(page.text), "year": "2022", "unit_id": "1",
+        "csrf_token": csrf_from(page.text), "year": "2022", "unit_id": "1", "confirm": "1",
         "file": (BytesIO(data), "2022.txt")}, content_type="multipart/form-data")
     assert response.status_code == 303
 
@@ -166,3 +173,70 @@ def test_first_run_on_an_instance_with_users_but_no_admin_still_creates_one(tmp_
     done = first_run(db, SAMPLE_REPORT, None)
     assert done["admin_password"] and done["report_id"]
     db.conn.close()
+
+
+def make_docx() -> bytes:
+    """A Word report with a title, heading styles, a bold numbered paragraph, a list-like line and a table."""
+    from io import BytesIO
+
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph("2023年度某局部门整体支出绩效自评报告", style="Title")
+    document.add_heading("一、绩效自评情况", level=1)
+    document.add_heading("部门整体支出绩效目标", level=2)  # a heading style without a typed number
+    document.add_paragraph("目标正文。")
+    document.add_paragraph().add_run("（二）自评结论").bold = True
+    document.add_paragraph("(1) 预算编制：年初预算编制科学合理。")
+    table = document.add_table(rows=2, cols=2)
+    for (row, col), text in {(0, 0): "指标", (0, 1): "完成值", (1, 0): "康复资助审批人数", (1, 1): "3294"}.items():
+        table.cell(row, col).text = text
+    document.add_heading("二、存在的问题", level=1)
+    document.add_paragraph("暂无。")
+    buffer = BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_word_import_previews_the_outline_then_creates_it(auth, db):
+    from io import BytesIO
+
+    auth.login()
+    page = auth.get("/reports/import")
+    preview = auth.client.post("/reports/import", data={
+        "csrf_token": csrf_from(page.text), "year": "2023", "unit_id": "1",
+        "file": (BytesIO(make_docx()), "2023年报告.docx")}, content_type="multipart/form-data")
+    assert preview.status_code == 200
+    for line in ["一、绩效自评情况", "（一）部门整体支出绩效目标", "（二）自评结论", "二、存在的问题"]:
+        assert line in preview.text
+    assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 1  # nothing created yet
+    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', preview.text, re.S).group(1)
+    response = auth.client.post("/reports/import", data={
+        "csrf_token": csrf_from(page.text), "year": "2023", "unit_id": "1", "confirm": "1",
+        "format": "markdown", "text": html.unescape(text)})
+    assert response.status_code == 303
+    report = auth.get(response.headers["Location"]).text
+    assert "<td>康复资助审批人数</td>" in report and "<td>3294</td>" in report
+    assert "（1）</span>" not in report and "预算编制：年初预算编制科学合理。" in report
+
+
+def test_word_import_from_the_cli(runner, tmp_path):
+    path = tmp_path / "report.docx"
+    path.write_bytes(make_docx())
+    result = runner.invoke(args=["import-report", str(path), "--unit", "某局", "--year", "2023"])
+    assert result.exit_code == 0, result.output
+    exported = json.loads(runner.invoke(args=["export-report", result.output.split()[-1],
+                                              "--format", "json"]).output)
+    assert [s["title"] for s in exported["sections"]] == [
+        "绩效自评情况", "部门整体支出绩效目标", "自评结论", "存在的问题"]
+
+
+def test_a_broken_word_file_is_refused_clearly(auth):
+    from io import BytesIO
+
+    auth.login()
+    page = auth.get("/reports/import")
+    response = auth.client.post("/reports/import", data={
+        "csrf_token": csrf_from(page.text), "year": "2023", "unit_id": "1",
+        "file": (BytesIO(b"not a zip"), "x.docx")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "无法读取该 Word 文件" in response.text

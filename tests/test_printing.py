@@ -147,3 +147,38 @@ def test_edition_files_are_the_frozen_text(auth, app, db):
     text = "\n".join(p.text for p in Document(io.BytesIO(response.data)).paragraphs)
     assert "重新打开后改写" not in text and "高标准完成了年度各项目标任务" in text
     assert "第 1 版" in text
+
+
+def test_the_form_prints_as_tables_after_the_narrative_on_landscape_pages(auth, app):
+    auth.login()
+    rid = app.config["SAMPLE_ID"]
+    page = auth.get(f"/reports/{rid}/print").text
+    assert page.index('class="doc-heading level-1"') < page.index('class="form-doc"')
+    assert 'class="form-table form-budget"' in page and "康复资助审批人数" in page
+    reader, text = pdf_text(auth.get(f"/reports/{rid}/export.pdf").data)
+    assert "部门整体支出绩效自评表" in text and "康复资助审批人数" in text
+    last = reader.pages[-1].mediabox
+    assert float(last.width) > float(last.height)  # landscape
+
+
+def test_docx_carries_the_form_tables_on_a_landscape_section(auth, app):
+    from docx.enum.section import WD_ORIENT
+
+    auth.login()
+    document = Document(io.BytesIO(auth.get(f"/reports/{app.config['SAMPLE_ID']}/export.docx").data))
+    cells = {cell.text for table in document.tables for row in table.rows for cell in row.cells}
+    assert "康复资助审批人数" in cells and "2162.14" in cells
+    assert document.sections[-1].orientation == WD_ORIENT.LANDSCAPE
+    first_cell = document.tables[0].rows[0].cells[0].paragraphs[0].runs[0]
+    assert first_cell._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+
+
+def test_placeholders_print_with_frozen_values_in_editions(auth, app, db):
+    rid = app.config["SAMPLE_ID"]
+    sid = db.execute("SELECT id FROM sections WHERE title = '自评结论'").fetchone()[0]
+    auth.login()
+    auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "自评得分{{总分}}分，等级{{等级}}。", "version": "1"})
+    approve(db, rid)
+    document = Document(io.BytesIO(auth.get(f"/reports/{rid}/editions/1/export.docx").data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "{{总分}}" not in text and re.search(r"自评得分\d+\.\d\d分，等级[优良中差]", text)

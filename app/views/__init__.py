@@ -2,12 +2,13 @@
 
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .. import clock, close_db, get_db, login_manager
+from ..form_model import FormInputError
 from ..permissions import NotAllowed
 from ..printing import NoCJKFont
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
@@ -33,7 +34,9 @@ _HTTP_MESSAGES = {
 def error_response(status: int, message: str):
     """A Chinese error message: into the page's message area for htmx, else as a page."""
     if request.headers.get("HX-Request") == "true":
-        body = render_template("_message.html", message=message, level="error")
+        # A server fault carries the request id, to find it in the log; a refusal speaks for itself.
+        request_id = g.get("request_id") if status >= 500 else None
+        body = render_template("_message.html", message=message, level="error", request_id=request_id)
         return body, status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
     return render_template("error.html", message=message, status=status), status
 
@@ -98,7 +101,7 @@ def _handle_http(error: HTTPException):
 
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
-    from . import activity, admin, auth, main, printing, reports, sections, workflow
+    from . import activity, admin, auth, cloning, form, main, printing, reports, sections, workflow
 
     app.before_request(_reject_bad_form_bytes)
     app.before_request(_require_login)
@@ -114,6 +117,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(NotFound, lambda e: error_response(404, str(e)))
     app.register_error_handler(InvalidInput, lambda e: error_response(422, str(e)))
     app.register_error_handler(InvalidTransition, lambda e: error_response(409, str(e)))
+    app.register_error_handler(FormInputError, lambda e: error_response(422, str(e)))
     app.register_error_handler(TooLarge, lambda e: error_response(413, str(e)))
     app.register_error_handler(NoCJKFont, lambda e: error_response(503, str(e)))
     app.register_error_handler(shares.ShareNotFound, lambda e: shares.not_found_page())
@@ -127,5 +131,5 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES)
 
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
-                      printing.bp, shares.bp):
+                      printing.bp, shares.bp, form.bp, cloning.bp):
         app.register_blueprint(blueprint)

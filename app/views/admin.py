@@ -33,6 +33,16 @@ def _unit_id() -> int | None:
         raise accounts.UserError("请从列表中选择单位。") from None
 
 
+def _parent_id() -> int | None:
+    """The 上级单位 chosen in a unit form; None for none."""
+    value = request.form.get("parent_id", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise accounts.UserError("请从列表中选择上级单位。")
+    return int(value)
+
+
 def _account_or_404(db, user_id: int) -> dict:
     """The account, or a 404 page."""
     account = accounts.get_account(db, user_id)
@@ -169,7 +179,8 @@ def create_unit():
     """Create a budget unit."""
     db = get_db()
     try:
-        accounts.create_unit(db, request.form.get("name", ""), request.form.get("code", ""), actor_id=current_user.id)
+        accounts.create_unit(db, request.form.get("name", ""), request.form.get("code", ""),
+                             actor_id=current_user.id, parent_id=_parent_id())
     except accounts.UserError as error:
         return render_template("admin/units.html", units=accounts.list_units(db), error=str(error),
                                form=request.form), 422
@@ -187,12 +198,13 @@ def unit(unit_id: int):
     if request.method == "POST":
         try:
             accounts.update_unit(db, unit_id, request.form.get("name", ""), request.form.get("code", ""),
-                        actor_id=current_user.id)
+                                 actor_id=current_user.id, parent_id=_parent_id())
         except accounts.UserError as error:
-            return render_template("admin/unit.html", unit=row, error=str(error), form=request.form), 422
+            return render_template("admin/unit.html", unit=row, error=str(error), form=request.form,
+                                   units=accounts.list_units(db)), 422
         flash("单位信息已保存。", "info")
         return redirect(url_for("admin.units"), code=303)
-    return render_template("admin/unit.html", unit=row, error=None, form=row)
+    return render_template("admin/unit.html", unit=row, error=None, form=row, units=accounts.list_units(db))
 
 
 @bp.get("/audit")

@@ -1,35 +1,63 @@
-"""The home page (report list) and the health check."""
+"""The home page (dashboard of reports), search, and the health check."""
 
+import sqlite3
 from datetime import date
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
+from .. import db as database
 from .. import get_db
-from ..reports import list_reports, units_for_new_reports
+from ..dashboard import PAGE_SIZE, SORT_LABELS, Filters, filter_choices, list_page, my_todo, status_counts
+from ..reports import units_for_new_reports
+from ..search import MAX_QUERY_CHARS
+from ..search import search as run_search
 from ..workflow import waiting_for
 
 bp = Blueprint("main", __name__)
+SEARCH_PAGE = 20
 
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness for monitoring: the database answers."""
-    get_db().execute("SELECT 1").fetchone()
-    return {"status": "ok"}
+    """Liveness for monitoring: the database file answers, with this live connection's settings."""
+    try:
+        settings = database.settings(get_db())  # reads the file header: a real check, still cheap
+    except sqlite3.Error as error:
+        current_app.logger.error("healthz: database error: %s", error)
+        return {"status": "error", "message": "数据库无法访问，请管理员检查服务器日志。"}, 503
+    return {"status": "ok", "database": settings}
 
 
 @bp.get("/")
 def index():
-    """The reports the user may see, and forms to start a new one."""
+    """My to-do list, then every report I may see: filtered, counted by state, sorted, paged."""
     db = get_db()
-    reports = list_reports(db, current_user)
-    todo = [(r, note) for r in reports if (note := waiting_for(r, current_user))]
+    filters = Filters.from_args(request.args)
+    reports, total = list_page(db, current_user, filters)
+    todo = [(r, note) for r in my_todo(db, current_user) if (note := waiting_for(r, current_user))]
+
+    def link(**changes):
+        """This list's URL with some filters changed (page back to 1 unless given)."""
+        values = {"year": filters.year, "unit": filters.unit_id, "status": filters.status,
+                  "sort": filters.sort, "page": 1, **changes}
+        return url_for("main.index", **{k: v for k, v in values.items() if v not in (None, "", 1)
+                                        or (k == "page" and v != 1)})
+
     return render_template(
-        "index.html",
-        reports=reports,
-        todo=todo,
-        units=units_for_new_reports(db, current_user),
-        default_year=date.today().year - 1,
-        form={},
+        "index.html", reports=reports, total=total, todo=todo, filters=filters, link=link,
+        counts=status_counts(db, current_user, filters), choices=filter_choices(db, current_user),
+        pages=max(1, -(-total // PAGE_SIZE)), sort_labels=SORT_LABELS,
+        units=units_for_new_reports(db, current_user), default_year=date.today().year - 1, form={},
     )
+
+
+@bp.get("/search")
+def search():
+    """Find words (two-character Chinese words included) in the titles and text of my reports."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    hits = run_search(get_db(), current_user, query, limit=SEARCH_PAGE + 1,
+                      offset=(page - 1) * SEARCH_PAGE) if query else []
+    return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page,
+                           more=len(hits) > SEARCH_PAGE)

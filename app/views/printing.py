@@ -31,7 +31,7 @@ def file_response(doc: Printable, fmt: str, fallback: str) -> Response:
         stylesheet = Path(current_app.static_folder) / "css" / "print.css"
         body = html_to_pdf(print_html(doc, pdf=True), str(stylesheet))
     elif fmt == "docx":
-        body = to_docx(doc)
+        body = to_docx(doc, doc.tables())
     else:
         raise InvalidInput("不支持的导出格式，可选 pdf 或 docx。")
     response = Response(body, mimetype=MIMETYPES[fmt])

@@ -4,11 +4,13 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user
 
 from .. import get_db
+from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
 from ..editions import list_editions
 from ..exporters import to_json, to_markdown
-from ..importer import decode, parse_upload
-from ..permissions import can_edit, require_edit
+from ..importer import parse_upload, read_upload
+from ..numbering import number_outline
+from ..permissions import can_create_in, can_edit, require_edit
 from ..printing import content_disposition, download_name, from_report
 from ..reports import (
     InvalidInput,
@@ -22,6 +24,7 @@ from ..reports import (
 from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
+from .form import form_context
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -61,24 +64,32 @@ def new():
 
 @bp.route("/import", methods=["GET", "POST"])
 def import_report():
-    """Import last year's report from a Markdown, text or JSON file, or pasted text."""
+    """Import a report (Markdown, text, Word or our JSON): first a preview of the outline, then create."""
     db = get_db()
+    units = units_for_new_reports(db, current_user)
     if request.method == "GET":
-        return render_template("reports/import.html", error=None, form={},
-                               units=units_for_new_reports(db, current_user))
+        return render_template("reports/import.html", error=None, form={}, units=units)
+    fmt = request.form.get("format", "auto")
     try:
         upload = request.files.get("file")
         if upload and upload.filename:
-            text, filename = decode(upload.read()), upload.filename
+            text, filename = read_upload(upload.filename, upload.read())
+            if filename.endswith(".md"):
+                fmt = "markdown"  # a converted Word file
         else:
             text, filename = request.form.get("text", ""), ""
-        parsed = parse_upload(text, filename, request.form.get("format", "auto"))
-        unit_id = _unit_id(db)
-        report_id = create(db, current_user, unit_id, request.form.get("year", ""), parsed,
-                           how="导入")
+        parsed = parse_upload(text, filename, fmt)
+        year = check_year(request.form.get("year", ""))
+        if request.form.get("confirm") != "1":
+            # Nothing is created until the person has seen what the outline will be.
+            numbers = number_outline(s.level for s in parsed.sections)
+            return render_template(
+                "reports/import_preview.html", parsed=parsed,
+                outline=list(zip(numbers, parsed.sections, strict=True)),
+                text=text, fmt=fmt, filename=filename, form=request.form, year=year, units=units)
+        report_id = create(db, current_user, _unit_id(db), year, parsed, how="导入")
     except InvalidInput as error:
-        return render_template("reports/import.html", error=str(error), form=request.form,
-                               units=units_for_new_reports(db, current_user)), 422
+        return render_template("reports/import.html", error=str(error), form=request.form, units=units), 422
     return redirect(url_for("reports.show", report_id=report_id), code=303)
 
 
@@ -95,8 +106,11 @@ def report_context(db, report: dict, **extra) -> dict:
         "actions": [(name, TRANSITIONS[name]) for name in allowed_actions(report, current_user)],
         "editions": list_editions(db, report["id"]),
         "resubmitted_after_return": returned is not None,
+        "year_refs": stale_sections(db, report),
+        "may_clone": can_create_in(current_user, report["unit_id"]),
         "editing": None,
         "conflict": None,
+        **form_context(db, report),
         **extra,
     }
 

@@ -4,9 +4,12 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_db
+from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
 from ..diffing import diff_lines, has_changes
+from ..form_store import placeholder_values
 from ..permissions import can_edit, require_edit
+from ..placeholders import fill
 from ..render import render_markdown
 from ..reports import InvalidInput, NotFound, get_report, get_sections
 from ..sections import (
@@ -20,6 +23,7 @@ from ..sections import (
     restore_revision,
     save_section,
 )
+from .form import form_context
 from .reports import report_context
 
 bp = Blueprint("sections", __name__, url_prefix="/reports/<int:report_id>")
@@ -51,13 +55,13 @@ def _document(report: dict):
     return render_template("reports/_document.html", **report_context(get_db(), report))
 
 
-def _section_fragment(template: str, report: dict, section, **extra):
-    """One section's view fragment, with its comments."""
+def section_fragment(template: str, report: dict, section, **extra):
+    """One section's view fragment, with its comments and old-year mentions."""
     db = get_db()
     return render_template(
         template, report=report, section=section, editable=can_edit(current_user, report),
         comments=comments_by_section(db, report["id"]), can_comment=can_comment(current_user, report),
-        can_reply=can_reply(current_user, report), **extra,
+        can_reply=can_reply(current_user, report), year_refs=stale_sections(db, report), **extra,
     )
 
 
@@ -69,7 +73,7 @@ def show(report_id: int, section_id: int):
     section = get_section(db, report_id, section_id)
     if not _is_htmx():
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"))
-    return _section_fragment("reports/_section.html", report, section)
+    return section_fragment("reports/_section.html", report, section)
 
 
 @bp.get("/sections/<int:section_id>/edit")
@@ -85,6 +89,17 @@ def edit(report_id: int, section_id: int):
                            markdown=section.markdown, title=section.title, version=section.version)
 
 
+@bp.get("/sections/<int:section_id>/menu")
+def menu(report_id: int, section_id: int):
+    """A section's structure menu: move, add, delete (loaded when the menu is first opened)."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    require_edit(current_user, report)
+    section = get_section(db, report_id, section_id)
+    template = "reports/_section_menu.html" if _is_htmx() else "reports/section_menu.html"
+    return render_template(template, report=report, section=section)
+
+
 @bp.post("/preview")
 def preview(report_id: int):
     """Rendered HTML of unsaved text, for the live preview (nothing is stored)."""
@@ -92,7 +107,8 @@ def preview(report_id: int):
     report = get_report(db, current_user, report_id)
     require_edit(current_user, report)
     html = render_markdown(check_markdown(request.form.get("markdown", "")))
-    return render_template("reports/_preview.html", html=html)
+    # The preview shows {{总分}} and the like as the saved text will.
+    return render_template("reports/_preview.html", html=fill(html, placeholder_values(db, report_id)))
 
 
 @bp.post("/sections/<int:section_id>")
@@ -116,8 +132,9 @@ def save(report_id: int, section_id: int):
     if not _is_htmx():
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"),
                         code=303)
-    return _section_fragment("reports/_section_saved.html", report, section,
-                             sections=get_sections(db, report_id))
+    # The checks read the narrative too (required sections, 自评结论, years): refresh them with it.
+    return section_fragment("reports/_section_saved.html", report, section,
+                            sections=get_sections(db, report_id), **form_context(db, report))
 
 
 @bp.post("/sections")

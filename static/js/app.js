@@ -67,7 +67,7 @@
   document.addEventListener("keydown", function (event) {
     if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
       var form = document.activeElement && document.activeElement.closest &&
-        document.activeElement.closest("form.section-edit");
+        document.activeElement.closest("form.section-edit, form.row-form, form.part-form");
       if (form) { event.preventDefault(); form.requestSubmit(); }
     }
   });
@@ -76,11 +76,21 @@
     if (event.target.matches("[data-dismiss]")) {
       event.target.closest(".message").remove();
     }
+    // 取消 on a new, never saved row of the 自评表: nothing to fetch, just take the row away.
+    if (event.target.matches("[data-remove-row]")) {
+      var form = event.target.closest("form[data-guard]");
+      if (form && form.dataset.dirty === "1" && !window.confirm("您有尚未保存的修改，确定放弃吗？")) { return; }
+      event.target.closest("tr").remove();
+    }
   });
 
   // Clear old messages before each new request so an error never looks current.
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt.matches("textarea")) { return; }
+    // A menu whose item was chosen closes (rows of the 自评表 stay in place after 在下方插入).
+    var menu = event.detail.elt.closest && event.detail.elt.closest("details.menu");
+    // …but not the menu that is loading its own items as it opens (the 结构 menu of a section).
+    if (menu && menu !== event.detail.elt) { menu.open = false; }
+    if (event.detail.elt.matches("textarea, [data-preview]")) { return; }
     var box = document.getElementById("messages");
     if (box) { box.innerHTML = ""; }
   });
@@ -100,3 +110,112 @@ document.addEventListener("click", function (event) {
 document.addEventListener("focusin", function (event) {
   if (event.target.matches("[data-select-on-focus]")) { event.target.select(); }
 });
+
+// Long exports (PDF, Word) and imports show that they are working. A link marked data-download
+// is fetched here so its progress can be shown; without scripts it is an ordinary download link.
+(function () {
+  "use strict";
+
+  function fileName(response, fallback) {
+    var header = response.headers.get("Content-Disposition") || "";
+    var utf8 = /filename\*=UTF-8''([^;]+)/i.exec(header);
+    if (utf8) { try { return decodeURIComponent(utf8[1]); } catch (e) { /* fall through */ } }
+    var plain = /filename="?([^";]+)"?/i.exec(header);
+    return plain ? plain[1] : fallback;
+  }
+
+  function save(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
+  async function readWithProgress(response, bar) {
+    var total = parseInt(response.headers.get("Content-Length") || "0", 10);
+    if (!response.body || !response.body.getReader || !total) { return response.blob(); }
+    bar.max = total;
+    var reader = response.body.getReader();
+    var chunks = [];
+    var received = 0;
+    for (;;) {
+      var step = await reader.read();
+      if (step.done) { break; }
+      chunks.push(step.value);
+      received += step.value.length;
+      bar.value = received;
+    }
+    return new Blob(chunks, {type: response.headers.get("Content-Type") || ""});
+  }
+
+  async function download(link) {
+    var label = link.textContent;
+    var bar = document.createElement("progress");
+    bar.className = "download-progress";
+    bar.setAttribute("aria-label", link.dataset.download);
+    link.dataset.busy = "1";
+    link.setAttribute("aria-busy", "true");
+    link.classList.add("busy");
+    link.textContent = link.dataset.download;
+    link.after(bar);
+    try {
+      // As htmx would ask: errors come back as a message fragment for #messages.
+      var response = await fetch(link.href, {credentials: "same-origin", headers: {"HX-Request": "true"}});
+      var redirect = response.headers.get("HX-Redirect");
+      if (redirect) { window.location.href = redirect; return; }
+      var box = document.getElementById("messages");
+      if (!response.ok) {
+        if (box && response.headers.get("HX-Retarget")) {
+          box.innerHTML = await response.text();  // the server's own escaped message fragment
+        } else {
+          window.location.href = link.href;  // let the browser show the server's error page
+        }
+        return;
+      }
+      save(await readWithProgress(response, bar), fileName(response, link.href.split("/").pop()));
+    } catch (error) {
+      window.location.href = link.href;  // network trouble: fall back to a plain download
+    } finally {
+      bar.remove();
+      link.textContent = label;
+      link.classList.remove("busy");
+      link.removeAttribute("aria-busy");
+      delete link.dataset.busy;
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-download]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) { return; }
+    if (!window.fetch || !window.URL || !URL.createObjectURL) { return; }
+    event.preventDefault();
+    if (link.dataset.busy !== "1") { download(link); }
+  });
+
+  // A form marked data-busy (the import) shows a working state once it is on its way.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-busy]") || event.defaultPrevented) { return; }
+    setTimeout(function () {
+      form.querySelectorAll("button[type=submit]").forEach(function (button) {
+        button.dataset.label = button.textContent;
+        button.textContent = form.dataset.busy;
+        button.disabled = true;
+      });
+      var bar = form.querySelector("progress[data-busy-indicator]");
+      if (bar) { bar.hidden = false; }
+    }, 0);
+  });
+  // Coming back with the browser's Back button shows the form ready again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-busy] button[type=submit][data-label]").forEach(function (button) {
+      button.textContent = button.dataset.label;
+      button.disabled = false;
+    });
+    document.querySelectorAll("progress[data-busy-indicator]").forEach(function (bar) { bar.hidden = true; });
+  });
+})();

@@ -24,7 +24,9 @@ def import_and_approve(page) -> str:
     page.locator("select[name=unit_id]").select_option(label=UNIT)
     page.locator("input[name=year]").fill(YEAR)
     page.locator("textarea[name=text]").fill(SAMPLE_REPORT.read_text(encoding="utf-8"))
-    page.get_by_role("button", name="导入").click()
+    page.get_by_role("button", name="预览结构").click()
+    expect(page.locator(".preview-outline li").first).to_contain_text("一、绩效自评情况")
+    page.get_by_role("button", name="确认导入").click()
     page.wait_for_url(re.compile(r"/reports/\d+$"))
     path = "/reports/" + page.url.rsplit("/", 1)[1]
     for button, state in (("提交审核", "待审核"), ("审核通过", "待审批"), ("审批定稿", "已定稿")):
