@@ -1,0 +1,116 @@
+"""Next year from last year: copy a report's outline, text and form, and flag what is stale."""
+
+import re
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from . import audit
+from .db import one, transaction
+from .editions import get_edition, list_editions
+from .outline import ParsedReport, ParsedSection
+from .permissions import NotAllowed, can_create_in
+from .reports import InvalidInput, check_year, create_report, get_report, get_sections
+from .users import User
+
+
+@dataclass
+class YearReference:
+    """One mention of an old year in a section's text."""
+
+    start: int
+    end: int
+    text: str
+    before: str
+    after: str
+
+
+def year_references(markdown: str, year: int) -> list[YearReference]:
+    """Mentions of `year` as a year (2024年, 2024 年度, 2024-12-30, 2024.12) in the text."""
+    pattern = re.compile(rf"(?<!\d){year}(?=\s*年|[-./]\d{{1,2}}(?!\d))")
+    return [
+        YearReference(m.start(), m.end(), m.group(), markdown[max(0, m.start() - 12):m.start()],
+                      markdown[m.end():m.end() + 12])
+        for m in pattern.finditer(markdown)
+    ]
+
+
+def _source(db: sqlite_utils.Database, report: dict) -> ParsedReport:
+    """What to copy: the latest edition if there is one, else the current text."""
+    editions = list_editions(db, report["id"])
+    if editions:
+        content = get_edition(db, report["id"], editions[0]["number"])["content"]
+        return ParsedReport(content["title"], content.get("preamble", ""),
+                            [ParsedSection(s["level"], s["title"], s["markdown"].split("\n"))
+                             for s in content["sections"]])
+    return ParsedReport(report["title"], report["preamble"],
+                        [ParsedSection(s.level, s.title, s.markdown.split("\n"))
+                         for s in get_sections(db, report["id"])])
+
+
+def clone_report(db: sqlite_utils.Database, user: User, source_id: int, year) -> int:
+    """A new draft for `year` holding last year's outline, text and form; returns its id."""
+    source = get_report(db, user, source_id)
+    if not can_create_in(user, source["unit_id"]):
+        raise NotAllowed("只有本单位填报人或管理员可以新建下一年度报告。")
+    year = check_year(year)
+    if year <= source["year"]:
+        raise InvalidInput(f"新报告的年度须晚于{source['year']}年。")
+    parsed = _source(db, source)
+    # The title says which year it covers; the text is left alone and flagged instead.
+    parsed.title = re.sub(rf"(?<!\d){source['year']}(?=\s*年)", str(year), parsed.title, count=1)
+    with transaction(db):
+        new_id = create_report(db, user, source["unit_id"], year, parsed, how=f"由{source['year']}年度复制")
+        db.execute("UPDATE reports SET cloned_from = ? WHERE id = ?", (source_id, new_id))
+        db.execute("UPDATE sections SET carried_over = 1 WHERE report_id = ?", (new_id,))
+        copy_form(db, source_id, new_id, user.id)
+        audit.record(db, "report.clone", actor_id=user.id, report_id=new_id, source=source_id,
+                     source_year=source["year"], year=year)
+    return new_id
+
+
+def copy_form(db: sqlite_utils.Database, source_id: int, target_id: int, user_id: int) -> None:
+    """Copy the form; last year's actual values become this year's 上年数 and the actuals start empty."""
+    from .form_store import copy_for_next_year
+
+    copy_for_next_year(db, source_id, target_id, user_id)
+
+
+def stale_sections(db: sqlite_utils.Database, report: dict) -> dict[int, list[YearReference]]:
+    """For a cloned report: section id → old-year mentions, for sections flagged 未更新 or with mentions."""
+    if not report.get("cloned_from"):
+        return {}
+    source = one(db, "SELECT year FROM reports WHERE id = ?", (report["cloned_from"],))
+    if source is None:
+        return {}
+    return {s.id: year_references(s.markdown, source["year"]) for s in get_sections(db, report["id"])}
+
+
+def replace_year(
+    db: sqlite_utils.Database, report: dict, user: User, section_id: int, start: int, version: int
+) -> None:
+    """Replace one mention of the old year, at `start`, by the report's year (a new revision)."""
+    from .sections import get_section, save_section
+
+    source = one(db, "SELECT year FROM reports WHERE id = ?", (report.get("cloned_from"),))
+    if source is None:
+        raise InvalidInput("该报告不是由上一年度复制而来。")
+    section = get_section(db, report["id"], section_id)
+    old = str(source["year"])
+    if not any(ref.start == start for ref in year_references(section.markdown, source["year"])):
+        raise InvalidInput("该处文字已经改变，请刷新页面后再试。")
+    markdown = section.markdown[:start] + str(report["year"]) + section.markdown[start + len(old):]
+    save_section(db, report, user, section_id, markdown, version,
+                 note=f"将“{old}”改为“{report['year']}”")
+
+
+def prior_values(db: sqlite_utils.Database, report_id: int) -> dict[str, dict[int, str]]:
+    """上年数 of a cloned report's form rows: {"indicators": {row id: text}, "budget": {row id: 万元}}."""
+    return {
+        "indicators": {r[0]: r[1] for r in db.execute(
+            "SELECT id, prior_actual FROM indicators WHERE report_id = ? AND prior_actual IS NOT NULL",
+            (report_id,))},
+        "budget": {r[0]: r[1] for r in db.execute(
+            "SELECT id, prior_executed FROM budget_lines WHERE report_id = ? AND prior_executed IS NOT NULL",
+            (report_id,))},
+    }

@@ -1,0 +1,202 @@
+"""Full-text search that finds two-character Chinese words.
+
+FTS5's unicode61 tokenizer keeps a run of Chinese as one token, and the trigram tokenizer needs
+three characters, while most Chinese words have two (康复, 就业). So the index holds overlapping
+character bigrams of Chinese runs ("康复服务" → "康复 复服 服务") next to ordinary words, and a
+query is turned into the same bigrams as a phrase: every two-character word is found, longer
+words match only where their characters stand together. A single character is a prefix query.
+The index is kept by triggers calling cjk_index_text(), registered on every connection.
+"""
+
+import html
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+if TYPE_CHECKING:
+    from .users import User
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"[{_CJK}]+|[A-Za-z0-9]+(?:\.[0-9]+)?")
+_TAGS = re.compile(r"<[^>]+>")
+MAX_QUERY_CHARS = 100
+SNIPPET_RADIUS = 36
+
+
+def plain_text(fragment: str) -> str:
+    """Visible text of an HTML fragment."""
+    return html.unescape(_TAGS.sub(" ", fragment or ""))
+
+
+def _tokens(text: str) -> list[str]:
+    """Bigrams of Chinese runs (a lone character stays itself) and lower-cased words."""
+    tokens = []
+    for run in _RUNS.findall(text or ""):
+        if re.match(rf"[{_CJK}]", run):
+            tokens += [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+        else:
+            tokens.append(run.lower())
+    return tokens
+
+
+def index_text(text: str) -> str:
+    """What the FTS table stores for a text."""
+    return " ".join(_tokens(text))
+
+
+def cjk_index_text(fragment: str | None) -> str:
+    """SQL function for the triggers: the indexed form of an HTML fragment or a title."""
+    return index_text(plain_text(fragment or ""))
+
+
+def register_functions(conn) -> None:
+    """Make cjk_index_text() available to this connection's triggers."""
+    conn.create_function("cjk_index_text", 1, cjk_index_text, deterministic=True)
+
+
+SCHEMA = """
+CREATE VIRTUAL TABLE search_index USING fts5(
+    title, body, report_id UNINDEXED, section_id UNINDEXED, tokenize = 'unicode61'
+);
+CREATE TRIGGER search_sections_insert AFTER INSERT ON sections WHEN new.deleted_at IS NULL BEGIN
+    INSERT INTO search_index (rowid, title, body, report_id, section_id)
+    VALUES (new.id, cjk_index_text(new.title), cjk_index_text(new.html), new.report_id, new.id);
+END;
+CREATE TRIGGER search_sections_update AFTER UPDATE OF title, html, deleted_at ON sections BEGIN
+    DELETE FROM search_index WHERE rowid = old.id;
+    INSERT INTO search_index (rowid, title, body, report_id, section_id)
+    SELECT new.id, cjk_index_text(new.title), cjk_index_text(new.html), new.report_id, new.id
+    WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER search_sections_delete AFTER DELETE ON sections BEGIN
+    DELETE FROM search_index WHERE rowid = old.id;
+END;
+-- Report titles live at negative rowids, so they never collide with section ids.
+CREATE TRIGGER search_reports_insert AFTER INSERT ON reports BEGIN
+    INSERT INTO search_index (rowid, title, body, report_id, section_id)
+    VALUES (-new.id, cjk_index_text(new.title), cjk_index_text(new.preamble_html), new.id, NULL);
+END;
+CREATE TRIGGER search_reports_update AFTER UPDATE OF title, preamble_html ON reports BEGIN
+    DELETE FROM search_index WHERE rowid = -old.id;
+    INSERT INTO search_index (rowid, title, body, report_id, section_id)
+    VALUES (-new.id, cjk_index_text(new.title), cjk_index_text(new.preamble_html), new.id, NULL);
+END;
+"""
+
+
+def rebuild(db: sqlite_utils.Database) -> int:
+    """Fill the index from scratch (after the migration, or to repair it); returns rows indexed."""
+    db.execute("DELETE FROM search_index")
+    db.execute(
+        "INSERT INTO search_index (rowid, title, body, report_id, section_id)"
+        " SELECT -id, cjk_index_text(title), cjk_index_text(preamble_html), id, NULL FROM reports"
+    )
+    db.execute(
+        "INSERT INTO search_index (rowid, title, body, report_id, section_id)"
+        " SELECT id, cjk_index_text(title), cjk_index_text(html), report_id, id FROM sections"
+        " WHERE deleted_at IS NULL"
+    )
+    return db.execute("SELECT count(*) FROM search_index").fetchone()[0]
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 MATCH text for what a person typed; None when nothing searchable is left.
+
+    Built only from our own quoted tokens: quotes, NEAR(, * or parentheses typed by the user
+    are never FTS syntax.
+    """
+    parts = []
+    for term in query[:MAX_QUERY_CHARS].split():
+        tokens = _tokens(term)
+        if not tokens:
+            continue
+        if len(tokens) == 1 and len(tokens[0]) == 1 and re.match(rf"[{_CJK}]", tokens[0]):
+            parts.append(f'"{tokens[0]}"*')  # one character: bigrams starting with it
+        else:
+            parts.append('"' + " ".join(tokens) + '"')
+    return " AND ".join(parts) if parts else None
+
+
+@dataclass
+class Hit:
+    """One search result: where it is and a highlighted snippet (escaped HTML)."""
+
+    report_id: int
+    section_id: int | None
+    report_title: str
+    unit_name: str
+    year: int
+    status: str
+    heading: str
+    snippet: str
+    rank: float
+
+
+def _terms(query: str) -> list[str]:
+    """The words to highlight: what was typed, split on spaces, searchable parts only."""
+    terms = []
+    for term in query[:MAX_QUERY_CHARS].split():
+        terms += _RUNS.findall(term)
+    return sorted(set(terms), key=len, reverse=True)
+
+
+def highlight(text: str, query: str, radius: int = SNIPPET_RADIUS) -> str:
+    """A window of text around the first match, escaped, with every match in <mark>."""
+    terms = _terms(query)
+    text = " ".join(text.split())
+    if not terms:
+        return html.escape(text[: radius * 2])
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    first = pattern.search(text)
+    start = max(0, first.start() - radius) if first else 0
+    end = min(len(text), (first.end() if first else 0) + radius)
+    window = text[start:end]
+    pieces, last = [], 0
+    for match in pattern.finditer(window):
+        pieces.append(html.escape(window[last:match.start()]))
+        pieces.append(f"<mark>{html.escape(match.group())}</mark>")
+        last = match.end()
+    pieces.append(html.escape(window[last:]))
+    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
+
+
+def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50, offset: int = 0) -> list[Hit]:
+    """Ranked hits in the reports the user may see."""
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    unit = None if user.is_admin else user.unit_id  # None: every unit (admins)
+    rows = db.query(
+        "SELECT search_index.report_id, search_index.section_id, bm25(search_index, 5.0, 1.0) AS rank,"
+        " reports.title AS report_title, reports.year, reports.status, reports.preamble_html,"
+        " units.name AS unit_name, sections.title AS section_title, sections.html AS section_html"
+        " FROM search_index JOIN reports ON reports.id = search_index.report_id"
+        " JOIN units ON units.id = reports.unit_id"
+        " LEFT JOIN sections ON sections.id = search_index.section_id"
+        " WHERE search_index MATCH :match AND (:unit IS NULL OR reports.unit_id = :unit)"
+        " ORDER BY rank LIMIT :limit OFFSET :offset",
+        {"match": expression, "unit": unit, "limit": limit, "offset": offset},
+    )
+    hits = []
+    for row in rows:
+        if row["section_id"] is None:
+            heading, text = row["report_title"], plain_text(row["preamble_html"]) or row["report_title"]
+        else:
+            heading, text = row["section_title"], row["section_title"] + "：" + plain_text(row["section_html"])
+        hits.append(Hit(row["report_id"], row["section_id"], row["report_title"], row["unit_name"],
+                        row["year"], row["status"], heading, highlight(text, query), row["rank"]))
+    return hits
+
+
+def install(db: sqlite_utils.Database) -> None:
+    """Create the index and its triggers, then index what exists (the migration step)."""
+    statement = ""
+    for line in SCHEMA.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    rebuild(db)

@@ -1,0 +1,77 @@
+"""Search: two-character Chinese words, ranking, snippets, permissions, hostile queries."""
+
+import pytest
+
+from app.search import highlight, match_expression, search
+from app.users import get_user
+
+
+def test_two_character_words_are_found_inside_sentences(app, db):
+    admin = get_user(db, 1)
+    for word in ["康复", "就业", "残疾", "预算"]:
+        hits = search(db, admin, word)
+        assert hits, word
+        assert all(word in h.snippet.replace("<mark>", "").replace("</mark>", "") for h in hits)
+
+
+def test_longer_words_match_only_where_the_characters_stand_together(app, db):
+    admin = get_user(db, 1)
+    assert [h.heading for h in search(db, admin, "精准康复")] == ["扩面提质，在完善残疾人康复服务上持续用力"]
+    assert search(db, admin, "康就") == []
+
+
+def test_results_are_ranked_and_highlighted(app, db):
+    hits = search(db, get_user(db, 1), "无障碍")
+    assert hits[0].heading == "创新创优，在推动残疾人公共服务上持续用力"
+    assert "<mark>无障碍</mark>" in hits[0].snippet
+
+
+def test_single_character_and_mixed_queries(app, db):
+    admin = get_user(db, 1)
+    assert search(db, admin, "锦")  # 锦旗
+    assert search(db, admin, "3294")
+    assert search(db, admin, "康复 3294")
+
+
+def test_new_text_is_searchable_at_once_and_deleted_text_is_gone(auth, app, db):
+    auth.login()
+    rid = app.config["SAMPLE_ID"]
+    sid = db.execute("SELECT id FROM sections WHERE title = '自评结论'").fetchone()[0]
+    assert search(db, get_user(db, 1), "智慧阅读")
+    auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "新增的托底保障内容", "version": "1"})
+    assert search(db, get_user(db, 1), "托底")
+    assert not [h for h in search(db, get_user(db, 1), "智慧阅读") if h.section_id == sid]
+    auth.post(f"/reports/{rid}/sections/{sid}/delete")
+    assert not search(db, get_user(db, 1), "托底")
+
+
+def test_users_find_only_their_own_units_reports(app, db):
+    assert search(db, get_user(db, 2), "康复")
+    assert search(db, get_user(db, 6), "康复") == []  # outsider: another unit
+
+
+@pytest.mark.parametrize("query", ['"', '"康复', "NEAR(", "NEAR(康复 就业", "*", "康复*", "(", ")", "AND",
+                                   "OR NOT", "^", ":", "title:康复", "'; DROP TABLE reports; --", "\\",
+                                   "　", "" , "康复" * 200, "\u202e康复", "<script>"])
+def test_hostile_queries_never_fail(auth, query):
+    auth.login()
+    response = auth.get(f"/search?q={query}")
+    assert response.status_code == 200
+    assert "<script>" not in response.text.split('name="q"')[0]
+
+
+def test_search_page_shows_snippets_and_links_to_the_section(auth, db):
+    auth.login()
+    page = auth.get("/search?q=就业")
+    sid = db.execute("SELECT id FROM sections WHERE title LIKE '多措并举%'").fetchone()[0]
+    assert f"#section-{sid}" in page.text and "<mark>就业</mark>" in page.text
+
+
+def test_user_syntax_never_reaches_fts():
+    assert match_expression('康复" OR "x') == '"康复" AND "or" AND "x"'
+    assert match_expression("NEAR(a b)") == '"near a" AND "b"'
+    assert match_expression("* ( )") is None
+
+
+def test_highlight_escapes_text():
+    assert highlight("<b>康复</b>", "康复") == "&lt;b&gt;<mark>康复</mark>&lt;/b&gt;"
