@@ -20,16 +20,22 @@ HEADING_FONTS = {1: (HEI, False), 2: (KAI, False), 3: (BODY_FONT, True), 4: (BOD
 MARGINS_MM = {"top": 37, "right": 26, "bottom": 35, "left": 28}
 
 
-def set_font(run, name: str, size: float | None = None, bold: bool | None = None) -> None:
-    """Set a run's font for Latin and East-Asian text alike (Word ignores font.name for Chinese)."""
-    run.font.name = name
-    r_pr = run._element.get_or_add_rPr()
+def _all_scripts(r_pr, name: str) -> None:
+    """Name the font for Latin, East-Asian and complex scripts alike, dropping theme fonts."""
     fonts = r_pr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         r_pr.insert(0, fonts)
     for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attribute), name)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
+
+
+def set_font(run, name: str, size: float | None = None, bold: bool | None = None) -> None:
+    """Set a run's font for Latin and East-Asian text alike (Word ignores font.name for Chinese)."""
+    run.font.name = name
+    _all_scripts(run._element.get_or_add_rPr(), name)
     if size is not None:
         run.font.size = Pt(size)
     if bold is not None:
@@ -43,15 +49,7 @@ def _style_font(style, name: str, size: float, bold: bool = False) -> None:
     style.font.bold = bold
     style.font.italic = False
     style.font.color.rgb = RGBColor(0, 0, 0)
-    r_pr = style.element.get_or_add_rPr()
-    fonts = r_pr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        r_pr.insert(0, fonts)
-    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(attribute), name)
-    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(theme), None)
+    _all_scripts(style.element.get_or_add_rPr(), name)
 
 
 def _page_number(paragraph) -> None:

@@ -8,8 +8,8 @@ import sqlite_utils
 
 from . import clock
 from .db import all_rows, one
+from .exporters import report_content
 from .form_render import form_html
-from .form_store import form_json
 from .reports import NotFound, get_sections
 
 
@@ -38,20 +38,8 @@ def content_hash(content: dict) -> str:
 def freeze(db: sqlite_utils.Database, report: dict, approver_id: int) -> int:
     """Store the report as its next edition (inside the approval's transaction); return its id."""
     sections = get_sections(db, report["id"])  # placeholders ({{总分}}) filled: the values are frozen too
-    form, score = form_json(db, report["id"])
-    content = {
-        "unit": report["unit_name"],
-        "year": report["year"],
-        "title": report["title"],
-        "preamble": report["preamble"],
-        "sections": [
-            {"id": s.id, "level": s.level, "number": s.number, "title": s.title,
-             "markdown": s.markdown, "version": s.version}
-            for s in sections
-        ],
-        "form": form,
-        "score": score,
-    }
+    content = report_content(db, report, sections)
+    form, score = content["form"], content["score"]
     number = db.execute(
         "SELECT coalesce(max(number), 0) + 1 FROM editions WHERE report_id = ?", (report["id"],)
     ).fetchone()[0]

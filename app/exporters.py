@@ -12,16 +12,15 @@ from .reports import get_sections
 _HASHES = {1: "##", 2: "###", 3: "####", 4: "#####"}
 
 
-def report_to_dict(db: sqlite_utils.Database, report: dict) -> dict:
-    """The report in the JSON shape of DESIGN §8."""
-    sections = get_sections(db, report["id"])
+def report_content(db: sqlite_utils.Database, report: dict, sections=None) -> dict:
+    """Unit, year, title, preamble, sections, form and score: what an export and an edition hold."""
+    if sections is None:
+        sections = get_sections(db, report["id"])  # placeholders ({{总分}}) filled with current values
     form, score = form_json(db, report["id"])
     return {
-        "id": report["id"],
         "unit": report["unit_name"],
         "year": report["year"],
         "title": report["title"],
-        "status": report["status"],
         "preamble": report["preamble"],
         "sections": [
             {"id": s.id, "level": s.level, "number": s.number, "title": s.title,
@@ -31,6 +30,11 @@ def report_to_dict(db: sqlite_utils.Database, report: dict) -> dict:
         "form": form,
         "score": score,
     }
+
+
+def report_to_dict(db: sqlite_utils.Database, report: dict) -> dict:
+    """The report in the JSON shape of DESIGN §8."""
+    return {"id": report["id"], "status": report["status"], **report_content(db, report)}
 
 
 def to_json(db: sqlite_utils.Database, report: dict) -> str:

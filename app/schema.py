@@ -1,29 +1,15 @@
 """Tables and indexes, built by named migrations applied in order and recorded in user_version."""
 
-import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
 
-from .db import transaction
-
-
-def _run_script(db: sqlite_utils.Database, script: str) -> None:
-    """Execute SQL statements one by one, inside the caller's transaction."""
-    # sqlite3's executescript() commits first, which would split a migration in two.
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            db.execute(statement)
-            statement = ""
-    if statement.strip():
-        raise ValueError(f"incomplete SQL statement: {statement!r}")
+from .db import run_script, transaction
 
 
 def _0001_initial(db: sqlite_utils.Database) -> None:
     """Units, users, reports, sections, revisions and the audit log."""
-    _run_script(db,
+    run_script(db,
         """
         CREATE TABLE units (
             id INTEGER PRIMARY KEY,
@@ -117,7 +103,7 @@ def _0001_initial(db: sqlite_utils.Database) -> None:
 
 def _0002_workflow(db: sqlite_utils.Database) -> None:
     """Workflow events, frozen editions and review comments."""
-    _run_script(
+    run_script(
         db,
         """
         -- A frozen snapshot made at approval; share links and final prints read these.
@@ -178,7 +164,7 @@ def _0002_workflow(db: sqlite_utils.Database) -> None:
 
 def _0003_shares(db: sqlite_utils.Database) -> None:
     """Read-only share links: only the token's hash is stored."""
-    _run_script(
+    run_script(
         db,
         """
         CREATE TABLE shares (
@@ -205,7 +191,7 @@ def _0004_form(db: sqlite_utils.Database) -> None:
     """The 自评表: header, goals, scoring rules (one row each per report), budget lines and indicators."""
     # Money is 万元 as exact decimal text with two places (2162.14); other quantities are decimal
     # text too (3294, 2.5). Never REAL: a float cannot hold 0.1 exactly.
-    _run_script(
+    run_script(
         db,
         """
         CREATE TABLE form_headers (
@@ -290,7 +276,7 @@ def _0005_search_units(db: sqlite_utils.Database) -> None:
     from .search import install
 
     install(db)
-    _run_script(
+    run_script(
         db,
         """
         ALTER TABLE units ADD COLUMN parent_id INTEGER REFERENCES units(id);

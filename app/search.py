@@ -10,11 +10,12 @@ The index is kept by triggers calling cjk_index_text(), registered on every conn
 
 import html
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlite_utils
+
+from .db import run_script
 
 if TYPE_CHECKING:
     from .users import User
@@ -193,10 +194,5 @@ def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50,
 
 def install(db: sqlite_utils.Database) -> None:
     """Create the index and its triggers, then index what exists (the migration step)."""
-    statement = ""
-    for line in SCHEMA.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            db.execute(statement)
-            statement = ""
+    run_script(db, SCHEMA)
     rebuild(db)
