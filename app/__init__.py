@@ -53,7 +53,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
         REMEMBER_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        # A login ends after this long without a request, and this long after it began (README 安全).
+        SESSION_IDLE_MINUTES=120,
+        SESSION_MAX_HOURS=12,
+        # Failed logins from one client address (any accounts) in 15 minutes before it gets 429.
+        LOGIN_FAILURES_PER_ADDRESS=10,
+        # Unknown share links opened from one client address in a minute before it gets 429.
+        SHARE_MISSES_PER_ADDRESS=20,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
         PROXY_FIX=0,
     )
@@ -65,6 +71,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    # The cookie lives no longer than the session it carries (the server checks both limits too).
+    app.permanent_session_lifetime = timedelta(hours=float(app.config["SESSION_MAX_HOURS"]))
 
     _migrate(app)
     _trust_proxies(app)

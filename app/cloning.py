@@ -9,7 +9,7 @@ from . import audit
 from .db import one, transaction
 from .editions import get_edition, list_editions
 from .outline import ParsedReport, ParsedSection
-from .permissions import NotAllowed, can_create_in
+from .permissions import NotAllowed, can_create_in, require_edit
 from .reports import InvalidInput, check_year, create_report, get_report, get_sections
 from .users import User
 
@@ -92,6 +92,7 @@ def replace_year(
     """Replace one mention of the old year, at `start`, by the report's year (a new revision)."""
     from .sections import get_section, save_section
 
+    require_edit(user, report)  # before looking at the text: a reader learns nothing from the answer
     source = one(db, "SELECT year FROM reports WHERE id = ?", (report.get("cloned_from"),))
     if source is None:
         raise InvalidInput("该报告不是由上一年度复制而来。")

@@ -54,6 +54,30 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         _WRITER.release()
 
 
+def run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Execute SQL statements one by one, inside the caller's transaction."""
+    # sqlite3's executescript() commits first, which would split a migration in two.
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+@contextlib.contextmanager
+def without_fsync(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Commits inside skip the fsync (synchronous NORMAL): for bookkeeping such as a view counter,
+    which may lose its last increments in a power cut. Still atomic and consistent (WAL)."""
+    db.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield db
+    finally:
+        db.execute("PRAGMA synchronous = FULL")  # the connection is reused: edits must stay FULL
+
+
 def one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:
     """First row of a query as a dict, or None."""
     return next(db.query(sql, params), None)

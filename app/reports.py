@@ -10,7 +10,7 @@ from .form_model import default_form
 from .numbering import number_outline
 from .outline import ParsedReport, ParsedSection
 from .permissions import NotAllowed, can_create_in, require_edit, require_view
-from .render import render_markdown
+from .render import render_markdown, time_budget
 from .users import User
 
 STATUS_LABELS = {
@@ -21,6 +21,8 @@ STATUS_LABELS = {
 }
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_TITLE_CHARS = 200
+# All the Markdown of one new or imported report; past it, the remaining sections show as plain text.
+IMPORT_RENDER_SECONDS = 5.0
 
 
 NO_SECTIONS = "没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。"
@@ -118,6 +120,10 @@ def create_report(
     if not parsed.sections:
         raise InvalidInput(NO_SECTIONS)
     title = check_title(parsed.title or f"{year}年度部门整体支出绩效自评表说明", "报告标题")
+    # Rendered before the write lock is taken, within one time budget for the whole report.
+    with time_budget(IMPORT_RENDER_SECONDS):
+        preamble_html = render_markdown(parsed.preamble)
+        htmls = [render_markdown(section.markdown) for section in parsed.sections]
     now = clock.now()
     with transaction(db):
         existing = one(db, "SELECT id FROM reports WHERE unit_id = ? AND year = ?", (unit_id, year))
@@ -129,16 +135,15 @@ def create_report(
         report_id = db.execute(
             "INSERT INTO reports (unit_id, year, title, preamble, preamble_html,"
             " created_at, created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (unit_id, year, title, parsed.preamble, render_markdown(parsed.preamble),
-             now, user.id, now, user.id),
+            (unit_id, year, title, parsed.preamble, preamble_html, now, user.id, now, user.id),
         ).lastrowid
-        for position, section in enumerate(parsed.sections, start=1):
+        for position, (section, section_html) in enumerate(zip(parsed.sections, htmls, strict=True), start=1):
             section_title = check_title(section.title, "章节标题")
             section_id = db.execute(
                 "INSERT INTO sections (report_id, position, level, title, markdown, html,"
                 " created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (report_id, position, section.level, section_title, section.markdown,
-                 render_markdown(section.markdown), now, now, user.id),
+                (report_id, position, section.level, section_title, section.markdown, section_html,
+                 now, now, user.id),
             ).lastrowid
             db.execute(
                 "INSERT INTO revisions (section_id, version, title, markdown, note, created_at,"

@@ -9,7 +9,8 @@ from .. import audit, clock, get_db
 from ..db import transaction
 from ..docx_export import to_docx
 from ..printing import Printable, content_disposition, download_name, from_edition, from_report, html_to_pdf
-from ..reports import InvalidInput, get_report
+from ..render import time_budget
+from ..reports import IMPORT_RENDER_SECONDS, InvalidInput, get_report
 
 bp = Blueprint("printing", __name__, url_prefix="/reports/<int:report_id>")
 
@@ -31,7 +32,8 @@ def file_response(doc: Printable, fmt: str, fallback: str) -> Response:
         stylesheet = Path(current_app.static_folder) / "css" / "print.css"
         body = html_to_pdf(print_html(doc, pdf=True), str(stylesheet))
     elif fmt == "docx":
-        body = to_docx(doc, doc.tables())
+        with time_budget(IMPORT_RENDER_SECONDS):  # an edition's sections are rendered again for Word
+            body = to_docx(doc, doc.tables())
     else:
         raise InvalidInput("不支持的导出格式，可选 pdf 或 docx。")
     response = Response(body, mimetype=MIMETYPES[fmt])

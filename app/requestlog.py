@@ -1,0 +1,117 @@
+"""Request ids and one structured log line per request: method, path, status, time, user, id."""
+
+import logging
+import re
+import secrets
+import sys
+import time
+
+from flask import Flask, current_app, g, has_request_context, request
+
+log = logging.getLogger("app.requests")
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# An id from a trusted reverse proxy is kept only if it looks like one (it is written to the logs).
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Share tokens are bearer secrets kept only as hashes in the database: never in a log either.
+_SHARE_TOKEN = re.compile(r"^/s/[^/]+")
+_NEEDS_QUOTES = re.compile(r'[\s"=\\]')
+
+
+class RequestIdFilter(logging.Filter):
+    """Give every record a request_id: the current request's, or "-" outside one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def _start() -> None:
+    """Name the request and start its clock (runs before every other hook)."""
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    # Only a proxy we were told to trust may name the request; anyone else could forge log lines.
+    trusted = incoming and current_app.config.get("PROXY_FIX") and _INCOMING_ID.match(incoming)
+    g.request_id = incoming if trusted else secrets.token_hex(6)
+
+
+def _value(value) -> str:
+    """A logfmt value: quoted when it holds spaces, quotes or equals signs."""
+    text = str(value)
+    if not text or _NEEDS_QUOTES.search(text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def logged_path(path: str) -> str:
+    """The path as it may appear in a log: share tokens masked."""
+    return _SHARE_TOKEN.sub("/s/***", path)
+
+
+def _finish(response):
+    """Log the request in one line and tell the client its id."""
+    started = g.get("request_started")
+    elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+    # flask-login keeps the loaded user on g; reading current_user here would load it for static files.
+    user = g.get("_login_user")
+    user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else "-"
+    request_id = g.get("request_id", "-")
+    response.headers["X-Request-ID"] = request_id
+    fields = {
+        "method": request.method, "path": logged_path(request.path), "status": response.status_code,
+        "ms": f"{elapsed:.1f}", "user": user_id, "ip": request.remote_addr or "-",
+        "bytes": response.headers.get("Content-Length", "-"),
+    }
+    level = logging.ERROR if response.status_code >= 500 else logging.INFO
+    log.log(level, " ".join(f"{key}={_value(value)}" for key, value in fields.items()),
+            extra={"request_id": request_id})
+    return response
+
+
+def install(app: Flask) -> None:
+    """Register the hooks; call before the other blueprints' hooks so the clock starts first."""
+    app.before_request(_start)
+    app.after_request(_finish)
+    # Flask logs unhandled exceptions on app.logger: give those records the request id too.
+    if not any(isinstance(f, RequestIdFilter) for f in app.logger.filters):
+        app.logger.addFilter(RequestIdFilter())
+
+
+class OncePerMinute(logging.Filter):
+    """Let a chatty logger speak at most once a minute, saying how many lines it held back.
+
+    Under load waitress warns "Task queue depth is N" for every request that waits for a thread.
+    """
+
+    def __init__(self, seconds: float = 60.0):
+        super().__init__()
+        self.seconds, self.last, self.held = seconds, float("-inf"), 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            self.held += 1
+            return False
+        if self.held:
+            record.msg, record.args = f"{record.getMessage()}（此前一分钟内另有 {self.held} 条同类警告未记录）", ()
+        self.last, self.held = now, 0
+        return True
+
+
+def configure(level: int = logging.INFO) -> None:
+    """Send every log record to stderr, one line each, with the request id (the `serve` set-up)."""
+    from flask.logging import default_handler
+
+    root = logging.getLogger()
+    if any(getattr(h, "_jixiao", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RequestIdFilter())
+    handler._jixiao = True  # configured once per process
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Flask's own handler on the "app" logger would print each error a second time.
+    logging.getLogger("app").removeHandler(default_handler)
+    logging.getLogger("waitress.queue").addFilter(OncePerMinute())

@@ -1,0 +1,211 @@
+"""Operating the site: health check, request logs and ids, reverse proxies, synthetic data, the docs."""
+
+import logging
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from flask import request
+
+from app import create_app
+from app import db as database
+from app.render import render_markdown
+from app.requestlog import logged_path
+from app.users import create_user
+from tests.conftest import PASSWORD, Auth
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_healthz_reports_the_durability_settings_of_a_live_connection(client):
+    answer = client.get("/healthz").get_json()
+    assert answer["status"] == "ok"
+    assert answer["database"] == {"journal_mode": "wal", "synchronous": "full", "busy_timeout_ms": 10_000,
+                                  "foreign_keys": True, "schema_version": answer["database"]["schema_version"]}
+    assert answer["database"]["schema_version"] >= 3
+
+
+def test_healthz_answers_503_when_the_database_cannot_be_opened(app):
+    app.config["DATABASE"] = str(Path(app.config["DATABASE"]).parent / "missing-dir" / "app.sqlite")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "error"
+
+
+def test_every_request_is_logged_in_one_line_with_method_path_status_time_user_and_id(client, caplog):
+    caplog.set_level(logging.INFO, logger="app.requests")
+    auth = Auth(client)
+    auth.login("editor")
+    caplog.clear()
+    response = client.get("/")
+    [record] = [r for r in caplog.records if r.name == "app.requests"]
+    line = record.getMessage()
+    assert re.fullmatch(r"method=GET path=/ status=200 ms=\d+\.\d user=\d+ ip=127\.0\.0\.1 bytes=\d+", line), line
+    assert record.request_id == response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{12}", record.request_id)
+
+
+def test_share_tokens_never_reach_the_log(client, caplog):
+    caplog.set_level(logging.INFO, logger="app.requests")
+    client.get("/s/abcdefghijklmnopqrstuvwxyz012345/print")
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.requests"]
+    assert any("path=/s/***/print" in line for line in lines)
+    assert not any("abcdefghijklmnop" in line for line in lines)
+    assert logged_path("/s/tok/export.pdf") == "/s/***/export.pdf"
+
+
+def _boom_app(app):
+    """The test app with a route that fails the way a bug would."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def boom():
+        raise RuntimeError("deliberate failure")
+
+    app.add_url_rule("/boom", "boom", boom)
+    return app
+
+
+def test_a_server_error_shows_its_request_id_and_logs_the_traceback_under_it(app, caplog):
+    client = _boom_app(app).test_client()
+    Auth(client).login("editor")
+    caplog.set_level(logging.INFO)
+    response = client.get("/boom")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert "服务器内部错误" in response.text
+    assert f'错误编号：<code class="request-id">{request_id}</code>' in response.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+    assert errors and errors[0].request_id == request_id
+    assert any(r.name == "app.requests" and "status=500" in r.getMessage() and r.request_id == request_id
+               for r in caplog.records)
+
+
+def test_an_htmx_request_that_fails_gets_the_request_id_in_the_message(app):
+    client = _boom_app(app).test_client()
+    Auth(client).login("editor")
+    response = client.get("/boom", headers={"HX-Request": "true"})
+    assert response.status_code == 500 and response.headers["HX-Retarget"] == "#messages"
+    assert response.headers["X-Request-ID"] in response.text and "错误编号" in response.text
+
+
+def test_refusals_do_not_clutter_htmx_messages_with_an_id(client):
+    auth = Auth(client)
+    auth.login("viewer")
+    response = auth.post("/reports/1/sections", {"title": "新部分"})
+    assert response.status_code == 403 and "错误编号" not in response.text
+
+
+@pytest.mark.parametrize("hops, expected", [(0, "127.0.0.1 http"), (1, "10.1.2.3 https")])
+def test_proxy_headers_are_believed_only_when_configured(tmp_path, template_database, hops, expected):
+    path = tmp_path / "proxy.sqlite"
+    path.write_bytes(template_database[0].read_bytes())
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "x", "PROXY_FIX": hops})
+    app.add_url_rule("/whoami-test", "whoami_test", lambda: f"{request.remote_addr} {request.scheme}")
+    from app.views import _PUBLIC_ENDPOINTS
+
+    _PUBLIC_ENDPOINTS.add("whoami_test")
+    try:
+        response = app.test_client().get("/whoami-test", headers={
+            "X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https", "X-Request-ID": "from-the-proxy-1"})
+    finally:
+        _PUBLIC_ENDPOINTS.discard("whoami_test")
+    assert response.text == expected
+    assert (response.headers["X-Request-ID"] == "from-the-proxy-1") == bool(hops)
+
+
+def test_a_proxy_count_that_is_not_a_number_stops_the_start_with_a_chinese_message(tmp_path):
+    with pytest.raises(RuntimeError, match="PROXY_FIX 须为反向代理的层数"):
+        create_app({"TESTING": True, "DATABASE": str(tmp_path / "x.sqlite"), "SECRET_KEY": "x",
+                    "PROXY_FIX": "nginx"})
+
+
+@pytest.fixture
+def empty_app(tmp_path):
+    """An app over an empty database with only an admin."""
+    path = tmp_path / "empty.sqlite"
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "x", "LOAD_SAMPLE": False})
+    db = database.connect(str(path))
+    create_user(db, "admin", "admin", PASSWORD)
+    db.conn.close()
+    return app
+
+
+def test_seed_scale_builds_a_district_that_the_site_shows(empty_app):
+    result = empty_app.test_cli_runner().invoke(args=[
+        "seed-scale", "--units", "3", "--years", "2", "--sections", "14", "--last-year", "2024",
+        "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert "报告 6 份" in result.output and "部分 84 个" in result.output and "已生成 6/6 份" in result.output
+    conn = sqlite3.connect(empty_app.config["DATABASE"])
+    assert conn.execute("SELECT count(*) FROM reports WHERE year = 2023 AND status = 'approved'").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM editions").fetchone()[0] >= 3
+    for markdown, html in conn.execute("SELECT markdown, html FROM sections"):
+        assert markdown and html == render_markdown(markdown)
+    report_id = conn.execute("SELECT id FROM reports WHERE unit_id = (SELECT unit_id FROM users"
+                             " WHERE username = 'seed0002') AND year = 2024").fetchone()[0]
+    client = empty_app.test_client()
+    assert Auth(client).login("seed0002").status_code == 303
+    assert client.get("/").status_code == 200
+    page = client.get(f"/reports/{report_id}")
+    assert page.status_code == 200 and page.text.count('class="section level-') == 14
+
+
+def test_seed_scale_refuses_a_database_that_already_has_reports(runner):
+    result = runner.invoke(args=["seed-scale", "--units", "1", "--years", "1"])
+    assert result.exit_code == 1 and "只用于空的测试数据库" in result.output
+
+
+@pytest.mark.parametrize("documented", ["`backup DEST", "`restore FILE", "`seed-scale", "`PROXY_FIX`",
+                                        "/healthz", "jixiao.service", "X-Request-ID"])
+def test_the_readme_documents_the_operator_tools(documented):
+    assert documented in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_systemd_units_in_docs_exist():
+    for name in ("jixiao.service", "jixiao-backup.service", "jixiao-backup.timer"):
+        assert (ROOT / "docs" / "deploy" / name).is_file()
+
+
+def test_a_share_view_leaves_its_connection_fully_durable_for_the_next_request(app, client, db):
+    from app.reports import get_report
+    from app.shares import create_share
+    from app.users import get_user
+
+    admin = get_user(db, 1)
+    token = create_share(db, get_report(db, admin, app.config["SAMPLE_ID"]), admin, "", "", "Asia/Shanghai",
+                         draft=True)
+    assert client.get(f"/s/{token}").status_code == 200
+    # Same thread, same kept connection: the view count's relaxed commit did not stay relaxed.
+    assert client.get("/healthz").get_json()["database"]["synchronous"] == "full"
+    assert db.execute("SELECT view_count FROM shares").fetchone()[0] == 1
+
+
+def test_a_kept_connection_sees_what_others_committed_since_its_last_request(app, client, db):
+    from app.reports import get_report
+    from app.sections import save_section
+    from app.users import get_user
+
+    auth = Auth(client)
+    auth.login("editor")
+    report_id = app.config["SAMPLE_ID"]
+    assert client.get(f"/reports/{report_id}").status_code == 200
+    section_id, version = db.execute("SELECT id, version FROM sections WHERE report_id = ? ORDER BY position"
+                                     " LIMIT 1", (report_id,)).fetchone()
+    admin = get_user(db, 1)
+    save_section(db, get_report(db, admin, report_id), admin, section_id, "另一个连接刚保存的文字。", version)
+    assert "另一个连接刚保存的文字。" in client.get(f"/reports/{report_id}").text
+
+
+def test_waitress_queue_warnings_are_held_to_one_a_minute(monkeypatch):
+    from app import requestlog
+
+    now = [100.0]
+    monkeypatch.setattr(requestlog.time, "monotonic", lambda: now[0])
+    limit = requestlog.OncePerMinute()
+    records = [logging.LogRecord("waitress.queue", logging.WARNING, "", 0, "Task queue depth is %d", (n,), None)
+               for n in range(5)]
+    assert [limit.filter(r) for r in records[:3]] == [True, False, False]
+    now[0] += 61
+    assert limit.filter(records[3])
+    assert records[3].getMessage() == "Task queue depth is 3（此前一分钟内另有 2 条同类警告未记录）"
