@@ -293,12 +293,31 @@ def _0005_search_units(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0006_sessions(db: sqlite_utils.Database) -> None:
+    """Login sessions kept on the server, so that logging out ends a session even if its cookie was copied."""
+    run_script(
+        db,
+        """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,  -- SHA-256 of the random id in the cookie
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX sessions_user ON sessions (user_id, ended_at);
+        CREATE INDEX sessions_created ON sessions (created_at);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
     ("0003_shares", _0003_shares),
     ("0004_form", _0004_form),
     ("0005_search_units", _0005_search_units),
+    ("0006_sessions", _0006_sessions),
 ]
 
 

@@ -1,5 +1,6 @@
 """Accounts: roles, password hashing, login with throttling. No Flask here."""
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,8 +8,9 @@ from datetime import timedelta
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit, clock
+from . import audit, clock, sessions
 from .db import all_rows, one, transaction
+from .throttle import Throttle
 
 ROLES = {
     "admin": "管理员",
@@ -144,30 +146,52 @@ def count_users(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT count(*) FROM users").fetchone()[0]
 
 
-def authenticate(db: sqlite_utils.Database, username: str, password: str) -> User:
-    """The user for these credentials; raises LoginRefused and counts the failure otherwise."""
+WRONG_CREDENTIALS = "用户名或密码不正确。"
+LOCKED = "登录失败次数过多，账号已暂时锁定，请15分钟后再试或联系管理员。"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown usernames against, so they take as long as a wrong password."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(db: sqlite_utils.Database, username: str, password: str,
+                 unknown: Throttle | None = None) -> User:
+    """The user for these credentials; raises LoginRefused and counts the failure otherwise.
+
+    unknown: the failures of usernames that do not exist, so that they lock like real accounts
+    (an attacker must not learn which usernames exist from the answers).
+    """
     # The failure is committed before raising: a refused login still counts towards the lock.
     with transaction(db):
-        error, user_id = _check_login(db, username.strip(), password)
+        error, user_id = _check_login(db, username.strip(), password, unknown)
     if error:
         raise LoginRefused(error)
     return get_user(db, user_id)
 
 
-def _check_login(db: sqlite_utils.Database, username: str, password: str) -> tuple[str, int]:
+def _check_login(db: sqlite_utils.Database, username: str, password: str,
+                 unknown: Throttle | None = None) -> tuple[str, int]:
     """(error message or "", user id); records the attempt."""
-    wrong = "用户名或密码不正确。"
+    wrong = WRONG_CREDENTIALS
     row = one(db, "SELECT * FROM users WHERE username = ?", (username,))
     if row is None:
+        # Same answers as an existing account: the same message, the same lock after five failures,
+        # and the same time spent hashing.
+        key = username.casefold()
+        if unknown is not None and unknown.retry_after(key):
+            audit.record(db, "login.failed", user=username[:50], reason="unknown user")
+            return LOCKED, 0
+        check_password_hash(_dummy_hash(), password)
+        if unknown is not None:
+            unknown.hit(key)
         audit.record(db, "login.failed", user=username[:50], reason="unknown user")
         return wrong, 0
     now = clock.now()
     if row["locked_until"] and row["locked_until"] > now:
         audit.record(db, "login.failed", actor_id=row["id"], reason="locked")
-        return "登录失败次数过多，账号已暂时锁定，请15分钟后再试或联系管理员。", row["id"]
-    if not row["active"]:
-        audit.record(db, "login.failed", actor_id=row["id"], reason="inactive")
-        return "该账号已停用，请联系管理员。", row["id"]
+        return LOCKED, row["id"]
     if not check_password_hash(row["password_hash"], password):
         failures = row["failed_logins"] + 1
         locked_until = None
@@ -180,6 +204,10 @@ def _check_login(db: sqlite_utils.Database, username: str, password: str) -> tup
         )
         audit.record(db, "login.failed", actor_id=row["id"], reason="bad password")
         return wrong, row["id"]
+    # Only the right password learns that the account is deactivated.
+    if not row["active"]:
+        audit.record(db, "login.failed", actor_id=row["id"], reason="inactive")
+        return "该账号已停用，请联系管理员。", row["id"]
     db.execute(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
         (now, row["id"]),
@@ -358,6 +386,8 @@ def set_active(db: sqlite_utils.Database, user_id: int, active: bool, actor_id: 
         if bool(row["active"]) == active:
             return
         db.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+        if not active:
+            sessions.end_all(db, user_id)  # reactivating later does not bring old sessions back
         audit.record(db, "user.activate" if active else "user.deactivate", actor_id=actor_id,
                      user=row["username"])
 
@@ -371,6 +401,7 @@ def reset_password(db: sqlite_utils.Database, user_id: int, password: str, actor
             "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
             (generate_password_hash(password), user_id),
         )
+        sessions.end_all(db, user_id)  # whoever knew the old password is logged out too
         audit.record(db, "user.password_reset", actor_id=actor_id, user=row["username"])
 
 

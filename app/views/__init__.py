@@ -1,13 +1,15 @@
 """Blueprints and the request plumbing they share: body checks, errors, headers, login."""
 
-from urllib.parse import unquote_to_bytes
+from datetime import timedelta
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-from .. import clock, close_db, get_db, login_manager
+from .. import clock, close_db, get_db, login_manager, sessions
 from ..form_model import FormInputError
 from ..permissions import NotAllowed
 from ..printing import NoCJKFont
@@ -15,7 +17,7 @@ from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sections import TooLarge
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
-from . import shares
+from . import limits, shares
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -41,21 +43,73 @@ def error_response(status: int, message: str):
     return render_template("error.html", message=message, status=status), status
 
 
+_BAD_UTF8 = "提交的内容不是有效的 UTF-8 文本，未作任何修改。请检查输入法或复制来源后重试。"
+_NUL = "提交的内容含有非法的空字符（NUL），未作任何修改。"
+# Fields that a form sends more than once on purpose (the sections a return names).
+_REPEATABLE = {"section_ids"}
+
+
 def _reject_bad_form_bytes():
-    """400 for a url-encoded body with invalid UTF-8 or NUL, before anything parses it."""
+    """400 for a form body with invalid UTF-8, NUL or a field sent twice, before anything parses it."""
     # Werkzeug would quietly drop such fields, and an empty save would wipe a section.
-    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+    if request.method != "POST":
         return None
-    raw = request.get_data(cache=True)
-    for pair in raw.split(b"&"):
-        value = unquote_to_bytes(pair.replace(b"+", b" "))
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return error_response(400, "提交的内容不是有效的 UTF-8 文本，未作任何修改。请检查输入法或复制来源后重试。")
-        if "\x00" in text:
-            return error_response(400, "提交的内容含有非法的空字符（NUL），未作任何修改。")
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.get_data(cache=True)
+        for pair in raw.split(b"&"):
+            value = unquote_to_bytes(pair.replace(b"+", b" "))
+            try:
+                text = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return error_response(400, _BAD_UTF8)
+            if "\x00" in text:
+                return error_response(400, _NUL)
+    elif request.mimetype == "multipart/form-data":
+        # Werkzeug decodes the text fields of a multipart body with replacement characters: one that
+        # the body did not carry as such came from bytes that were not UTF-8.
+        literal = b"\xef\xbf\xbd" in request.get_data(cache=True)
+        for _, value in request.form.items(multi=True):
+            if "\x00" in value:
+                return error_response(400, _NUL)
+            if "\ufffd" in value and not literal:
+                return error_response(400, _BAD_UTF8)
+    else:
+        return None
+    # Which of two values would count is a guess no view should make (version=1&version=9).
+    for name in request.form:
+        if name not in _REPEATABLE and len(request.form.getlist(name)) > 1:
+            return error_response(400, f"提交的内容中字段“{name[:30]}”出现了不止一次，未作任何修改。请刷新页面后重试。")
     return None
+
+
+_UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_WEB_SCHEMES = {"http", "https"}
+
+
+def _host_name(netloc: str) -> str:
+    """The host name of a host[:port] (IPv6 in brackets kept), lower-cased."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc.split("]", 1)[0] + "]"
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+def _reject_cross_site():
+    """403 for a state-changing request whose Origin (or, without one, Referer) is another site.
+
+    A second line behind the CSRF token. The host name is compared, not scheme or port: a proxy in
+    front (PROXY_FIX) may not pass the outside port on, and another site is what this keeps out.
+    """
+    if request.method not in _UNSAFE_METHODS:
+        return None
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is None:
+        return None  # not sent by a browser (or one that hides both); the CSRF token still decides
+    parts = urlsplit(source) if source != "null" else None
+    if parts is not None and parts.scheme in _WEB_SCHEMES and parts.netloc \
+            and _host_name(parts.netloc) == _host_name(request.host):
+        return None
+    return error_response(403, "请求来自其他网站（来源校验失败），未作任何修改。请在本系统的页面中操作。")
 
 
 _PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static", "shares.view", "shares.print_page",
@@ -74,10 +128,40 @@ def _require_login():
         logout_user()
         session.clear()
         flash("该账号已停用，请联系管理员。", "error")
+    elif g.get("session_ended"):
+        # The cookie named a session that was logged out, timed out or ended by the administrator.
+        session.clear()
+        flash(_SESSION_ENDED.get(g.session_ended, _SESSION_ENDED["ended"]), "error")
     login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if request.headers.get("HX-Request") == "true":
         return "", 401, {"HX-Redirect": login_url}
     return redirect(login_url)
+
+
+_SESSION_ENDED = {
+    "idle": "长时间未操作，登录已超时，请重新登录。",
+    "expired": "登录时间已到上限，请重新登录。",
+    "ended": "登录已失效（已退出或密码已重置），请重新登录。",
+    "inactive": "该账号已停用，请联系管理员。",
+}
+
+
+def _load_user(user_id: str):
+    """The session's user, if its server-side session is still open, not idle too long and not too old."""
+    db = get_db()
+    try:
+        uid = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    config = current_app.config
+    why = sessions.check(db, session.get("sid"), uid, timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
+                         timedelta(hours=float(config["SESSION_MAX_HOURS"])))
+    user = get_user(db, uid)
+    if why:
+        # Deactivation ends the sessions too; say which it was.
+        g.session_ended = "inactive" if user is not None and not user.active else why
+        return None
+    return user
 
 
 def _security_headers(response):
@@ -86,6 +170,8 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
         response.vary.add("HX-Request")
@@ -99,11 +185,20 @@ def _handle_http(error: HTTPException):
     return error_response(error.code or 500, _HTTP_MESSAGES.get(error.code, error.description))
 
 
+class BoundedInt(IntegerConverter):
+    """<int:…> in URLs, but only numbers SQLite can hold: a longer id is a 404, not a server error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
     from . import activity, admin, auth, cloning, form, main, printing, reports, sections, workflow
 
     app.before_request(_reject_bad_form_bytes)
+    app.before_request(_reject_cross_site)
     app.before_request(_require_login)
     app.after_request(_security_headers)
     app.after_request(shares.share_headers)
@@ -120,16 +215,22 @@ def install(app: Flask) -> None:
     app.register_error_handler(FormInputError, lambda e: error_response(422, str(e)))
     app.register_error_handler(TooLarge, lambda e: error_response(413, str(e)))
     app.register_error_handler(NoCJKFont, lambda e: error_response(503, str(e)))
+    # A number too large for SQLite or a date past year 9999, from any form field: the transaction is
+    # rolled back as for any error; the person gets a message instead of a server error.
+    app.register_error_handler(OverflowError, lambda e: error_response(
+        422, "输入的数字或日期超出允许的范围，未作任何修改。请检查后重试。"))
     app.register_error_handler(shares.ShareNotFound, lambda e: shares.not_found_page())
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
-    login_manager.user_loader(lambda user_id: get_user(get_db(), int(user_id)))
+    login_manager.user_loader(_load_user)
+    limits.install(app)
 
     zone = app.config["TIMEZONE"]
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES)
 
+    app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
                       printing.bp, shares.bp, form.bp, cloning.bp):
         app.register_blueprint(blueprint)

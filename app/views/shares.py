@@ -8,6 +8,7 @@ from ..printing import Printable, from_edition, from_report
 from ..reports import STATUS_LABELS, InvalidInput, get_report
 from ..shares import create_share, list_shares, open_share, revoke_share
 from ..users import User
+from .limits import client_address, retry_after, throttles
 from .printing import file_response, print_html
 
 bp = Blueprint("shares", __name__)
@@ -64,13 +65,21 @@ class ShareNotFound(Exception):
 
 
 def not_found_page():
-    """The one plain 404 page of /s/: it tells nothing about why."""
-    return render_template("shares/not_found.html"), 404
+    """The one plain 404 page of /s/: it tells nothing about why. Guessing is limited per address:
+    past SHARE_MISSES_PER_ADDRESS misses in a minute, every /s/ link answers 429 until the minute is over."""
+    limit, address = throttles()["share_address"], client_address()
+    wait = limit.retry_after(address)
+    if wait:
+        return render_template("shares/not_found.html", busy=True), 429, retry_after(wait)
+    limit.hit(address)
+    return render_template("shares/not_found.html", busy=False), 404
 
 
 def _shared(token: str) -> tuple[dict, Printable]:
     """What a token shows: its frozen edition, or the live draft marked 草稿; ShareNotFound otherwise."""
     db = get_db()
+    if throttles()["share_address"].retry_after(client_address()):
+        raise ShareNotFound  # answered 429: while an address is held back, good links wait too
     share = open_share(db, token, count_view=request.endpoint == "shares.view")
     if share is None:
         raise ShareNotFound
