@@ -121,10 +121,11 @@ class Client:
             with self.opener.open(req, timeout=REQUEST_TIMEOUT) as response:
                 return Reply(response.status, response.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as error:
-            try:
-                return Reply(error.code, error.read().decode("utf-8", "replace"))
-            except (http.client.HTTPException, OSError) as cut:
-                return Reply(0, "", repr(cut))
+            with error:  # an HTTPError holds the open response: close it, or its socket leaks
+                try:
+                    return Reply(error.code, error.read().decode("utf-8", "replace"))
+                except (http.client.HTTPException, OSError) as cut:
+                    return Reply(0, "", repr(cut))
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError) as error:
             # The answer was cut off (the server died mid-response): unknown whether it was saved.
             return Reply(0, "", repr(error))
