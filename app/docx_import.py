@@ -18,9 +18,18 @@ _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-4])$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "标题"}
 
 
-def _heading_level(paragraph: Paragraph) -> int | None:
-    """The outline level a Word heading style gives, if any."""
-    name = (paragraph.style.name if paragraph.style is not None else "") or ""
+def _style_name(paragraph: Paragraph, names: dict) -> str:
+    """The paragraph's style name, looked up once per style: python-docx scans every style of the
+    document for each unstyled paragraph (~2 ms each, minutes for a long file)."""
+    style_id = paragraph._p.style
+    if style_id not in names:
+        style = paragraph.style
+        names[style_id] = (style.name if style is not None else "") or ""
+    return names[style_id]
+
+
+def _heading_level(name: str) -> int | None:
+    """The outline level a Word heading style (by name) gives, if any."""
     match = _HEADING_STYLE.match(name.strip())
     return int(match.group(1)) if match else None
 
@@ -54,17 +63,39 @@ def _blocks(document):
             yield Table(child, document)
 
 
+# A .docx is a zip: 200 KB can unpack to 200 MB of XML (a "zip bomb") or two million paragraphs
+# that take python-docx minutes. A long real report unpacks to a few MB and a few thousand paragraphs.
+MAX_UNPACKED_BYTES = 15 * 1024 * 1024
+MAX_BLOCKS = 10_000
+_UNREADABLE = "无法读取该 Word 文件：请确认是 .docx 格式（旧的 .doc 请先在 Word 中另存为 .docx）。"
+
+
+def _check_size(data: bytes) -> None:
+    """InvalidInput unless the zip is readable and unpacks to a sane size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise InvalidInput(_UNREADABLE) from error
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise InvalidInput(f"该 Word 文件解压后超过 {MAX_UNPACKED_BYTES // 1024 // 1024} MB，不能导入。"
+                           "请删去其中的图片或拆分为几个文件后再导入。")
+
+
 def docx_to_markdown(data: bytes) -> str:
     """The document as Markdown: headings marked with #, paragraphs apart, tables as tables."""
+    _check_size(data)
     try:
         document = Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise InvalidInput(
-            "无法读取该 Word 文件：请确认是 .docx 格式（旧的 .doc 请先在 Word 中另存为 .docx）。"
-        ) from error
+    # lxml's XMLSyntaxError (a broken or oversized part) is a SyntaxError, not a ValueError.
+    except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as error:
+        raise InvalidInput(_UNREADABLE) from error
     parts: list[str] = []
     titled = False
-    for block in _blocks(document):
+    style_names: dict = {}
+    for count, block in enumerate(_blocks(document), start=1):
+        if count > MAX_BLOCKS:
+            raise InvalidInput(f"该 Word 文件超过 {MAX_BLOCKS} 个段落和表格，不能导入；请拆分后再导入。")
         if isinstance(block, Table):
             table = _table_markdown(block)
             if table:
@@ -73,8 +104,9 @@ def docx_to_markdown(data: bytes) -> str:
         text = " ".join(block.text.split())
         if not text:
             continue
-        style = (block.style.name if block.style is not None else "").strip().lower()
-        level = _heading_level(block)
+        name = _style_name(block, style_names)
+        style = name.strip().lower()
+        level = _heading_level(name)
         if not titled and not parts and (style in _TITLE_STYLES or text.endswith(("报告", "说明"))):
             parts.append(f"# {text}")
             titled = True

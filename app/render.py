@@ -7,13 +7,14 @@ pool of worker processes: a text that takes longer than RENDER_SECONDS is shown 
 and its worker is killed. Sanitising stays in this process.
 """
 
+import atexit
 import contextlib
 import html
 import logging
 import queue
 import re
 import struct
-import subprocess  # nosec B404 - runs only this module's own Markdown worker
+import subprocess
 import sys
 import threading
 import time
@@ -115,12 +116,16 @@ class _Worker:
     """One worker process, and a thread that hands its answers over through a queue."""
 
     def __init__(self):
-        self.process = subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter and program text
+        self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our own program text, no shell)
             [sys.executable, "-c", _WORKER, ",".join(_EXTENSIONS)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, name="markdown-worker-reader", daemon=True).start()
-        if self.answers.get(timeout=STARTUP_SECONDS) != "ready":
+        try:
+            ready = self.answers.get(timeout=STARTUP_SECONDS)
+        except queue.Empty:
+            ready = None
+        if ready != "ready":
             self.close()
             raise OSError("the Markdown worker did not start")
 
@@ -148,8 +153,11 @@ class _Worker:
         """Stop the process (it may be stuck in a regular expression) and release its pipes."""
         self.process.kill()
         self.process.wait()
-        self.process.stdin.close()
-        self.process.stdout.close()
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass  # unsent bytes to a process that is gone
 
 
 @contextlib.contextmanager
@@ -164,30 +172,49 @@ def time_budget(seconds: float):
 
 def _convert(text: str) -> str | None:
     """Python-Markdown's HTML for the text, or None when it failed or took too long."""
+    started = time.monotonic()
     limit = RENDER_SECONDS
     deadline = getattr(_budget, "deadline", None)
     if deadline is not None:
-        limit = min(limit, deadline - time.monotonic())
+        limit = min(limit, deadline - started)
     if limit <= 0 or not _slots.acquire(timeout=limit):
         return None
     try:
-        with _idle_lock:
-            worker = _idle.pop() if _idle else None
-        if worker is None:
-            worker = _Worker()
-        try:
-            answer = worker.convert(text, limit)
-        except (OSError, queue.Empty):
-            answer = EOFError
-        if answer is EOFError:
-            log.warning("Markdown of %d characters took over %.1f s: shown as plain text", len(text), limit)
+        for _attempt in range(2):  # an idle worker that has died meanwhile is replaced once
+            with _idle_lock:
+                worker = _idle.pop() if _idle else None
+            if worker is None:
+                try:
+                    worker = _Worker()
+                except OSError as error:
+                    log.error("Markdown worker could not start (%s): converting in the server process", error)
+                    return _convert_here(text)
+            left = limit - (time.monotonic() - started)
+            try:
+                answer = worker.convert(text, max(left, 0.0))
+            except (OSError, queue.Empty):
+                answer = EOFError
+            if answer is not EOFError:
+                with _idle_lock:
+                    _idle.append(worker)
+                return answer
             worker.close()
-            return None
-        with _idle_lock:
-            _idle.append(worker)
-        return answer
+            if time.monotonic() - started >= limit:
+                log.warning("Markdown of %d characters took over %.1f s: shown as plain text", len(text), limit)
+                return None
+        return None
     finally:
         _slots.release()
+
+
+def _convert_here(text: str) -> str | None:
+    """The conversion without a worker (only if none can be started): no time limit."""
+    import markdown
+
+    try:
+        return markdown.markdown(text, extensions=_EXTENSIONS, output_format="html")
+    except RecursionError:
+        return None
 
 
 def stop_workers() -> None:
@@ -195,3 +222,6 @@ def stop_workers() -> None:
     with _idle_lock:
         while _idle:
             _idle.pop().close()
+
+
+atexit.register(stop_workers)

@@ -66,6 +66,20 @@ class World:
         self.app.config["DATABASE"] = str(path)
         return path
 
+    @property
+    def watch(self) -> "ChangeWatch":
+        """The watch on the world's own database, made on first use."""
+        if "_watch" not in self.__dict__:
+            self.__dict__["_watch"] = ChangeWatch(self.base)
+        return self.__dict__["_watch"]
+
+    @property
+    def template_digest(self) -> str:
+        """The digest of the starting point of every allowed request."""
+        if "_template_digest" not in self.__dict__:
+            self.__dict__["_template_digest"] = digest(self.template)
+        return self.__dict__["_template_digest"]
+
     def connect(self, path: Path | None = None):
         """A connection to the world's database (or a copy)."""
         return database.connect(str(path or self.base))
@@ -152,6 +166,17 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
     revoked_id = db.execute("SELECT id FROM shares WHERE note = '将撤销'").fetchone()[0]
     shares.revoke_share(db, report, admin, revoked_id)
     valid_share = db.execute("SELECT id FROM shares WHERE note = '有效'").fetchone()[0]
+    # The other unit's report lends its own rows to requests that name them under this report's URL.
+    theirs = get_sections(db, other_report)[1]
+    foreign = {
+        "section": theirs.id,
+        "revision": db.execute("SELECT id FROM revisions WHERE section_id = ?", (theirs.id,)).fetchone()[0],
+        "comment": add_comment(db, get_report(db, admin, other_report), admin, "他单位的意见", theirs.id),
+        "share": db.execute("SELECT id FROM shares WHERE note = '他单位'").fetchone()[0],
+        "budget": db.execute("SELECT id FROM budget_lines WHERE report_id = ? LIMIT 1", (other_report,)).fetchone()[0],
+        "indicators": db.execute("SELECT id FROM indicators WHERE report_id = ? LIMIT 1",
+                                 (other_report,)).fetchone()[0],
+    }
     for action in PATH_TO[state]:
         perform(db, report_id, admin, action)
     ids = {
@@ -164,7 +189,7 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
         "indicators": db.execute("SELECT id FROM indicators WHERE report_id = ? ORDER BY position LIMIT 1",
                                  (report_id,)).fetchone()[0],
         "unit": unit_id, "other_unit": other_unit, "target_user": 5, "retired": retired,
-        "tokens": tokens, "title": report["title"],
+        "tokens": tokens, "title": report["title"], "foreign": foreign,
     }
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
@@ -241,12 +266,11 @@ def call(world, key: str, principal: str, want: str, token: str = "valid"):  # n
     response.close()
     got = classify(response)
     if want in REFUSALS:
-        watch = world.__dict__.setdefault("watch", ChangeWatch(world.base))
-        if not watch.unchanged():
+        if not world.watch.unchanged():
             got += " (and the database changed)"
     elif got == OK and method == "POST" and key not in CHANGE_NOTHING:
         # An allowed change really happened (a 303 after a refused input would not change anything).
-        if digest(copy) == world.__dict__.setdefault("template_digest", digest(world.template)):
+        if digest(copy) == world.template_digest:
             got += " (but nothing changed)"
     world.use_base()
     return got, response

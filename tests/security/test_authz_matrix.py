@@ -12,6 +12,7 @@ from tests.security.authz_table import (
     SHARE_ROUTES,
     SHARE_TOKENS,
     STATES,
+    TRANSITIONS,
     expected,
 )
 from tests.security.matrix import call
@@ -90,3 +91,45 @@ def test_a_share_token_opens_nothing_but_the_share_pages(worlds):
         response = client.get(url, headers={"Authorization": f"Bearer {token}", "Cookie": f"token={token}"})
         assert response.status_code in (302, 404), url
         assert world.ids["title"] not in response.text
+
+
+CHILD_IDS = ("{section}", "{comment}", "{share}", "{budget}", "{indicators}", "{revision}")
+
+
+# Routes that name a row of the report (in the URL or the form). Workflow actions name sections only
+# for a return, in its own state: they are in the test below this one.
+NAMING_A_ROW = sorted(key for key, (_, req) in ROUTES.items()
+                      if any(child in req.url + str(req.data) for child in CHILD_IDS)
+                      and key.split("/")[-1] not in TRANSITIONS)
+
+
+@pytest.mark.parametrize("key", NAMING_A_ROW)
+def test_a_row_of_another_report_cannot_be_reached_through_this_reports_url(key, worlds, stub_pdf):
+    """The admin may do anything to the report in a draft, but not to another report's section, comment,
+    share, form row or revision named under this report's URL: 404 (409 "gone" for a save or delete
+    of a row, 422 where the input is refused first), and nothing changes."""
+    world = worlds("draft")
+    world.use_base()
+    req = ROUTES[key][1]
+    ids = {**world.ids, **world.ids["foreign"], "token": world.ids["tokens"]["valid"]}
+    db = world.connect()
+    data = req.data(ids, db) if callable(req.data) else req.data
+    db.conn.close()
+    data = {name: value.format(**ids) if isinstance(value, str) else value for name, value in data.items()}
+    auth = world.client("admin")
+    if key.startswith("GET "):
+        response = auth.client.get(req.url.format(**ids), headers={"HX-Request": "true"} if req.htmx else {})
+    else:
+        response = auth.post(req.url.format(**ids), data, htmx=req.htmx)
+    watch = world.watch
+    assert response.status_code in (404, 409, 422), (response.status_code, response.get_data(as_text=True)[:300])
+    assert watch.unchanged()
+
+
+def test_a_return_cannot_mark_sections_of_another_report(worlds):
+    world = worlds("submitted")
+    world.use_base()
+    response = world.client("reviewer").post(f"/reports/{world.ids['report']}/return", {
+        "reason": "请修改", "section_ids": str(world.ids["foreign"]["section"])})
+    assert response.status_code == 404
+    assert world.watch.unchanged()

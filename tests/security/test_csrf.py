@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import csrf_from
 from tests.security.authz_table import OK, PRINCIPALS, ROUTES, STATES, expected
-from tests.security.matrix import ChangeWatch, digest
+from tests.security.matrix import digest
 
 POSTS = sorted(key for key in ROUTES if key.startswith("POST "))
 GET_TOO = {key.replace("POST ", "GET ", 1) for key in ROUTES if key.startswith("GET ")}
@@ -77,7 +77,7 @@ def test_a_forged_request_is_refused_and_changes_nothing(key, worlds):
     state, principal = allowed_case(key)
     world = worlds(state)
     world.use_base()
-    watch = world.__dict__.setdefault("watch", ChangeWatch(world.base))
+    watch = world.watch
     wrong = []
     for how in WAYS:
         response = forged(world, principal, key, how)

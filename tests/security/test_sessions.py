@@ -278,3 +278,11 @@ def test_the_login_page_carries_next_from_a_refused_page_into_its_form(app):
     refused = client.get("/reports/1?x=1")
     page = client.get(refused.headers["Location"])
     assert 'name="next" value="/reports/1?x=1"' in page.text
+
+
+@pytest.mark.parametrize("key", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "LOGIN_FAILURES_PER_ADDRESS",
+                                 "SHARE_MISSES_PER_ADDRESS", "SESSION_COOKIE_SECURE", "## 安全"])
+def test_the_readme_documents_the_security_settings(key):
+    from pathlib import Path
+
+    assert key in (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

@@ -1,0 +1,81 @@
+"""Markdown that would take Python-Markdown minutes is cut off after RENDER_SECONDS and shown as plain,
+escaped text; the stuck worker is replaced; a whole import has one time budget."""
+
+import threading
+import time
+
+import pytest
+
+from app import render
+from app.render import RENDER_SECONDS, render_markdown, time_budget
+
+# Each of these took Python-Markdown from 20 s to several minutes at 200 KB (the limit of a section).
+PATHOLOGICAL = {
+    "unclosed tags": "<x " * 60_000,
+    "open attribute quotes": "<a href='" * 20_000,
+    "setext headings": "x\n=\n" * 40_000,
+    "horizontal rules": "---\n" * 40_000,
+    "autolinks opened": "<http://a" * 20_000,
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_markdown_is_cut_off_and_shown_as_escaped_text(name):
+    started = time.monotonic()
+    html = render_markdown(PATHOLOGICAL[name] + "<script>alert(1)</script>")
+    assert time.monotonic() - started < RENDER_SECONDS + 1.0
+    assert html.startswith("<p>") and "<script" not in html  # escaped as text, or removed by nh3
+
+
+def test_the_next_text_after_a_stuck_one_renders_normally():
+    render_markdown(PATHOLOGICAL["unclosed tags"])
+    assert render_markdown("**粗体** 与 [链接](https://example.com/)") == (
+        '<p><strong>粗体</strong> 与 <a href="https://example.com/" rel="noopener noreferrer">链接</a></p>')
+
+
+def test_renders_at_once_from_many_threads_all_succeed():
+    results = []
+
+    def work(i):
+        results.append(render_markdown(f"# 标题 {i}\n\n- 甲\n- 乙"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 12 and all("<ul>" in html for html in results)
+
+
+def test_a_time_budget_bounds_many_slow_texts_together():
+    started = time.monotonic()
+    with time_budget(1.5):
+        htmls = [render_markdown(PATHOLOGICAL["setext headings"][:120_000]) for _ in range(5)]
+    assert time.monotonic() - started < 3.0
+    assert all(html.startswith("<p>") for html in htmls)
+    assert render_markdown("*x*") == "<p><em>x</em></p>"  # the budget ended with the block
+
+
+def test_the_workers_can_be_stopped_and_come_back():
+    render_markdown("a")
+    render.stop_workers()
+    assert render_markdown("*a*") == "<p><em>a</em></p>"
+
+
+def test_a_worker_that_died_while_idle_is_replaced():
+    render_markdown("a")
+    with render._idle_lock:
+        for worker in render._idle:
+            worker.process.kill()
+            worker.process.wait()
+    assert render_markdown("*还在*") == "<p><em>还在</em></p>"
+
+
+def test_without_a_worker_the_text_is_still_converted(monkeypatch):
+    render.stop_workers()
+
+    def cannot_start(*args, **kwargs):
+        raise OSError("no interpreter")
+
+    monkeypatch.setattr(render.subprocess, "Popen", cannot_start)
+    assert render_markdown("**仍可用**") == "<p><strong>仍可用</strong></p>"
