@@ -99,14 +99,14 @@ def _rows(db, kind: str, report_id: int) -> list:
     """A table's rows of the report in order."""
     spec = TABLES[kind]
     return [_model(kind, row) for row in
-            all_rows(db, f"SELECT * FROM {spec.table} WHERE report_id = ? ORDER BY position, id",  # noqa: S608
+            all_rows(db, f"SELECT * FROM {spec.table} WHERE report_id = ? ORDER BY position, id",  # noqa: S608 (names from TABLES; values bound)
                      (report_id,))]
 
 
 def get_row(db: sqlite_utils.Database, report_id: int, kind: str, row_id: int):
     """One row of the report's budget lines or indicators, or NotFound."""
     spec = TABLES[kind]
-    row = one(db, f"SELECT * FROM {spec.table} WHERE id = ? AND report_id = ?", (row_id, report_id))  # noqa: S608
+    row = one(db, f"SELECT * FROM {spec.table} WHERE id = ? AND report_id = ?", (row_id, report_id))  # noqa: S608 (names from TABLES; values bound)
     if row is None:
         raise NotFound(f"该{spec.label}不存在或已被删除，请刷新页面。")
     return _model(kind, row)
@@ -135,7 +135,7 @@ def _insert_row(db, kind: str, report_id: int, position: int, row, user_id: int 
     columns = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     return db.execute(
-        f"INSERT INTO {spec.table} (report_id, position, {columns}, created_at, updated_at, updated_by)"  # noqa: S608
+        f"INSERT INTO {spec.table} (report_id, position, {columns}, created_at, updated_at, updated_by)"  # noqa: S608 (names from TABLES; values bound)
         f" VALUES (?, ?, {marks}, ?, ?, ?)",
         (report_id, position, *values.values(), now, now, user_id),
     ).lastrowid
@@ -199,14 +199,14 @@ def add_row(db: sqlite_utils.Database, report: dict, user: User, kind: str, fiel
     spec = TABLES[kind]
     row = spec.clean(fields)
     with transaction(db):
-        count, last = db.execute(f"SELECT count(*), coalesce(max(position), 0) FROM {spec.table}"  # noqa: S608
+        count, last = db.execute(f"SELECT count(*), coalesce(max(position), 0) FROM {spec.table}"  # noqa: S608 (names from TABLES; values bound)
                                  " WHERE report_id = ?", (report["id"],)).fetchone()
         if count >= spec.limit:
             raise InvalidInput(f"{spec.label}最多 {spec.limit} 行。")
         position = last + 1
         if after_id is not None:
             position = get_row(db, report["id"], kind, after_id).position + 1
-            db.execute(f"UPDATE {spec.table} SET position = position + 1"  # noqa: S608
+            db.execute(f"UPDATE {spec.table} SET position = position + 1"  # noqa: S608 (names from TABLES; values bound)
                        " WHERE report_id = ? AND position >= ?", (report["id"], position))
         row_id = _insert_row(db, kind, report["id"], position, row, user.id)
         touch(db, report["id"], user.id)
@@ -223,7 +223,7 @@ def save_row(db: sqlite_utils.Database, report: dict, user: User, kind: str, row
     row = spec.clean(fields)
     values = _values(kind, row)
     with transaction(db):
-        current = one(db, f"SELECT * FROM {spec.table} WHERE id = ? AND report_id = ?",  # noqa: S608
+        current = one(db, f"SELECT * FROM {spec.table} WHERE id = ? AND report_id = ?",  # noqa: S608 (names from TABLES; values bound)
                       (row_id, report["id"]))
         if current is None or current["version"] != version:
             raise RowConflict(None if current is None else _model(kind, current))
@@ -232,7 +232,7 @@ def save_row(db: sqlite_utils.Database, report: dict, user: User, kind: str, row
             return _model(kind, current)
         assignments = ", ".join(f"{column} = ?" for column in values)
         db.execute(
-            f"UPDATE {spec.table} SET {assignments}, version = version + 1, updated_at = ?, updated_by = ?"  # noqa: S608
+            f"UPDATE {spec.table} SET {assignments}, version = version + 1, updated_at = ?, updated_by = ?"  # noqa: S608 (names from TABLES; values bound)
             " WHERE id = ?", (*values.values(), clock.now(), user.id, row_id))
         touch(db, report["id"], user.id)
         audit.record(db, f"form.{kind}.save", actor_id=user.id, report_id=report["id"], row=row_id,
@@ -245,11 +245,11 @@ def delete_row(db: sqlite_utils.Database, report: dict, user: User, kind: str, r
     require_edit(user, report)
     spec = TABLES[kind]
     with transaction(db):
-        current = one(db, f"SELECT * FROM {spec.table} WHERE id = ? AND report_id = ?",  # noqa: S608
+        current = one(db, f"SELECT * FROM {spec.table} WHERE id = ? AND report_id = ?",  # noqa: S608 (names from TABLES; values bound)
                       (row_id, report["id"]))
         if current is None or current["version"] != version:
             raise RowConflict(None if current is None else _model(kind, current))
-        db.execute(f"DELETE FROM {spec.table} WHERE id = ?", (row_id,))  # noqa: S608
+        db.execute(f"DELETE FROM {spec.table} WHERE id = ?", (row_id,))  # noqa: S608 (names from TABLES; values bound)
         touch(db, report["id"], user.id)
         audit.record(db, f"form.{kind}.delete", actor_id=user.id, report_id=report["id"], row=row_id,
                      values={column: current[column] for column in spec.columns})
@@ -271,7 +271,7 @@ def move_row(db: sqlite_utils.Database, report: dict, user: User, kind: str, row
         rows[at], rows[other] = rows[other], rows[at]
         table = TABLES[kind].table
         for position, row in enumerate(rows, start=1):
-            db.execute(f"UPDATE {table} SET position = ? WHERE id = ?", (position, row.id))  # noqa: S608
+            db.execute(f"UPDATE {table} SET position = ? WHERE id = ?", (position, row.id))  # noqa: S608 (names from TABLES; values bound)
         touch(db, report["id"], user.id)
         audit.record(db, f"form.{kind}.move", actor_id=user.id, report_id=report["id"], row=row_id,
                      direction=direction)
@@ -281,13 +281,13 @@ def _save_single(db, report: dict, user: User, table: str, values: dict, version
     """Save the one row of `table` for the report if still at `version`; else RowConflict."""
     with transaction(db):
         _ensure_singletons(db, report["id"])
-        current = one(db, f"SELECT * FROM {table} WHERE report_id = ?", (report["id"],))  # noqa: S608
+        current = one(db, f"SELECT * FROM {table} WHERE report_id = ?", (report["id"],))  # noqa: S608 (names from TABLES; values bound)
         if current["version"] != version:
             raise RowConflict(current_of(current))
         changes = _changes(current, values)
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in values)
-            db.execute(f"UPDATE {table} SET {assignments}, version = version + 1, updated_at = ?,"  # noqa: S608
+            db.execute(f"UPDATE {table} SET {assignments}, version = version + 1, updated_at = ?,"  # noqa: S608 (names from TABLES; values bound)
                        " updated_by = ? WHERE report_id = ?", (*values.values(), clock.now(), user.id, report["id"]))
             touch(db, report["id"], user.id)
             audit.record(db, action, actor_id=user.id, report_id=report["id"], changes=changes)
@@ -347,8 +347,8 @@ class FormState:
 
 
 def _plain_sections(db, report_id: int) -> list[Section]:
-    """Live sections with their text, numbered, without filling placeholders."""
-    rows = all_rows(db, "SELECT id, report_id, position, level, title, markdown, html, version, updated_at,"
+    """Live sections with their text, numbered, without HTML or filled placeholders (for the checks)."""
+    rows = all_rows(db, "SELECT id, report_id, position, level, title, markdown, '' AS html, version, updated_at,"
                         " NULL AS updated_by_name FROM sections WHERE report_id = ? AND deleted_at IS NULL"
                         " ORDER BY position", (report_id,))
     sections = [Section(**row) for row in rows]

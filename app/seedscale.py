@@ -178,8 +178,10 @@ def seed_scale(
                 )
                 parsed.form = getattr(standard_outline(unit_name, year), "form", None)
                 report_id = create_report(db, operator, unit_id, year, parsed, how="压测数据")
+                # deleted_at IS NULL: the (partial) index sections_report_position serves only such queries.
                 ids = [row[0] for row in db.execute(
-                    "SELECT id FROM sections WHERE report_id = ? ORDER BY position", (report_id,))]
+                    "SELECT id FROM sections WHERE report_id = ? AND deleted_at IS NULL ORDER BY position",
+                    (report_id,))]
                 bodies = [_body(rng, pool) for _ in ids]
                 db.conn.executemany("UPDATE sections SET markdown = ?, html = ? WHERE id = ?",
                                     [(md, html, i) for i, (md, html) in zip(ids, bodies, strict=True)])

@@ -182,7 +182,7 @@ def build_database(path: Path, editors: int, sections: int) -> tuple[int, list[i
         parsed = ParsedReport("2024年度压力测试报告", "", outline)
         report_id = create_report(db, get_user(db, admin_id), unit_id, 2024, parsed)
         section_ids = [row[0] for row in db.execute(
-            "SELECT id FROM sections WHERE report_id = ? ORDER BY position", (report_id,))]
+            "SELECT id FROM sections WHERE report_id = ? AND deleted_at IS NULL ORDER BY position", (report_id,))]
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.conn.close()
