@@ -5,6 +5,7 @@ of the report year but is neither the report year nor the year after (planning t
 Years further away are taken for history (成立于1988年) or long-range goals (2035年远景目标).
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -152,15 +153,19 @@ def _conclusion_checks(section, score: FormScore, found: Checks) -> None:
                 "建议改用占位符 {{等级}}。", anchor))
 
 
-def stale_years(text: str, year: int) -> list[str]:
-    """Years written in the text (2023年) that look left over from another year's report."""
+@functools.lru_cache(maxsize=8192)
+def stale_years(text: str, year: int) -> tuple[str, ...]:
+    """Years written in the text (2023年) that look left over from another year's report.
+
+    Cached: the report page runs every check on every view, and the texts rarely change between views.
+    """
     allowed = {year, year + 1}
     found = []
     for match in _YEAR.finditer(unicodedata.normalize("NFKC", text)):
         mentioned = int(match.group(1))
         if mentioned not in allowed and abs(mentioned - year) <= YEAR_WINDOW and str(mentioned) not in found:
             found.append(str(mentioned))
-    return found
+    return tuple(found)
 
 
 def _year_checks(sections, year: int, title: str, preamble: str, found: Checks) -> None:

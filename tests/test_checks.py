@@ -159,7 +159,7 @@ def test_the_conclusion_must_state_the_computed_score_and_grade(conclusion, warn
     ("编号20231年", []),
 ])
 def test_years_that_do_not_match_the_report_year(text, stale):
-    assert stale_years(text, 2024) == stale
+    assert list(stale_years(text, 2024)) == stale
 
 
 def test_year_warnings_name_the_place_and_cover_the_title():

@@ -209,3 +209,24 @@ def test_waitress_queue_warnings_are_held_to_one_a_minute(monkeypatch):
     now[0] += 61
     assert limit.filter(records[3])
     assert records[3].getMessage() == "Task queue depth is 3（此前一分钟内另有 2 条同类警告未记录）"
+
+
+def test_a_share_view_does_not_hash_the_edition_again_but_its_print_page_checks_it(app, client, db, monkeypatch):
+    import app.printing as printing
+    from app.reports import get_report
+    from app.shares import create_share
+    from app.users import get_user
+    from app.workflow import perform
+
+    admin = get_user(db, 1)
+    report_id = app.config["SAMPLE_ID"]
+    perform(db, report_id, admin, "submit")
+    perform(db, report_id, admin, "pass")
+    perform(db, report_id, admin, "approve")
+    token = create_share(db, get_report(db, admin, report_id), admin, "", "", "Asia/Shanghai")
+    checked = []
+    monkeypatch.setattr(printing, "verify", lambda edition: checked.append(edition["id"]) or False)
+    assert client.get(f"/s/{token}").status_code == 200
+    assert checked == []
+    page = client.get(f"/s/{token}/print")
+    assert len(checked) == 1 and "（校验不一致）" in page.text

@@ -25,6 +25,7 @@ from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from .form import form_context
+from .fragments import section_renderer
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -96,7 +97,7 @@ def import_report():
 def report_context(db, report: dict, **extra) -> dict:
     """What the report page and its fragments need: sections, comments, actions, editions."""
     returned = last_return(db, report["id"]) if report["status"] == "submitted" else None
-    return {
+    context = {
         "report": report,
         "sections": get_sections(db, report["id"]),
         "editable": can_edit(current_user, report),
@@ -113,6 +114,8 @@ def report_context(db, report: dict, **extra) -> dict:
         **form_context(db, report),
         **extra,
     }
+    context["section_html"] = section_renderer(context)
+    return context
 
 
 @bp.get("/<int:report_id>")

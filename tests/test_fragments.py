@@ -1,0 +1,74 @@
+"""The report page keeps rendered sections between requests: it must never show an outdated one."""
+
+import re
+
+import pytest
+
+from app.users import change_role
+from app.views.fragments import CSRF_MARK, FragmentCache, sections_cache
+from tests.conftest import Auth
+from tests.test_form_http import fields, indicator
+
+TOKEN = re.compile(r'(name="csrf_token" value="|csrf-token" content=")[^"]+')
+
+
+def page(auth: Auth, report_id: int) -> str:
+    """The report page as kept fragments make it, after checking it equals one rendered from scratch."""
+    kept = auth.get(f"/reports/{report_id}").text
+    sections_cache.clear()
+    fresh = auth.get(f"/reports/{report_id}").text
+    assert TOKEN.sub(r"\1…", kept) == TOKEN.sub(r"\1…", fresh)
+    return kept
+
+
+@pytest.fixture
+def reviewer(app):
+    """A second browser, logged in as the unit's reviewer."""
+    other = Auth(app.test_client())
+    other.login("reviewer")
+    return other
+
+
+def test_every_change_shows_on_a_page_built_from_kept_sections(auth, reviewer, app, db):
+    rid = app.config["SAMPLE_ID"]
+    auth.login("editor")
+    sid = db.execute("SELECT id FROM sections WHERE title = '自评结论'").fetchone()[0]
+    page(auth, rid), page(reviewer, rid)
+    admin = Auth(app.test_client())
+    admin.login("admin")  # comments like the reviewer, and may also edit
+    assert f'hx-get="/reports/{rid}/sections/{sid}/edit"' in page(admin, rid)
+
+    auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "自评得分{{总分}}分，新写的结论。", "version": "1"})
+    assert "新写的结论" in page(reviewer, rid) and ">98.78</span>分" in page(auth, rid)
+
+    row = indicator(db, "康复资助审批人数")  # the score in the text follows the form
+    auth.post(f"/reports/{rid}/form/indicators/{row['id']}", fields(row, actual="2700", reason="需求下降"))
+    assert ">97.78</span>分" in page(auth, rid)
+
+    auth.post(f"/reports/{rid}/sections/{sid}/move", {"direction": "up"})
+    assert "新写的结论" in page(auth, rid)
+
+    reviewer.post(f"/reports/{rid}/comments", {"body": "请补充数据来源", "section_id": str(sid)})
+    assert "请补充数据来源" in page(auth, rid)
+
+    change_role(db, 2, "viewer", db.execute("SELECT unit_id FROM users WHERE id = 2").fetchone()[0], actor_id=1)
+    assert f'hx-get="/reports/{rid}/sections/{sid}/edit"' not in page(auth, rid)  # no longer may edit
+
+
+def test_each_reader_gets_their_own_csrf_token_in_kept_sections(reviewer, app):
+    rid = app.config["SAMPLE_ID"]
+    first = reviewer.get(f"/reports/{rid}").text
+    second = reviewer.get(f"/reports/{rid}").text
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', second))
+    assert CSRF_MARK not in first + second
+    assert len(tokens) == 1 and tokens == {re.search(r'csrf-token" content="([^"]+)"', second).group(1)}
+
+
+def test_the_kept_sections_are_bounded():
+    cache = FragmentCache(3)
+    for key in range(5):
+        cache.put(key, f"<p>{key}</p>")
+    assert cache.get(0) is None and cache.get(1) is None and cache.get(4) == "<p>4</p>"
+    cache.get(2)
+    cache.put(5, "<p>5</p>")  # 3 was used least recently
+    assert cache.get(3) is None and cache.get(2) == "<p>2</p>"
