@@ -311,6 +311,13 @@ def _0006_sessions(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0007_search_scope(db: sqlite_utils.Database) -> None:
+    """The search index learns each row's unit, so a unit's search no longer filters the whole district."""
+    from .search import reinstall
+
+    reinstall(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -318,6 +325,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0004_form", _0004_form),
     ("0005_search_units", _0005_search_units),
     ("0006_sessions", _0006_sessions),
+    ("0007_search_scope", _0007_search_scope),
 ]
 
 

@@ -59,17 +59,21 @@ def register_functions(conn) -> None:
 
 
 SCHEMA = """
+-- scope holds one token, u<unit id>: a unit's reader searches only the rows of their unit, and FTS5
+-- finds those by intersecting two posting lists instead of filtering every match in the district.
 CREATE VIRTUAL TABLE search_index USING fts5(
-    title, body, report_id UNINDEXED, section_id UNINDEXED, tokenize = 'unicode61'
+    title, body, scope, report_id UNINDEXED, section_id UNINDEXED, tokenize = 'unicode61'
 );
 CREATE TRIGGER search_sections_insert AFTER INSERT ON sections WHEN new.deleted_at IS NULL BEGIN
-    INSERT INTO search_index (rowid, title, body, report_id, section_id)
-    VALUES (new.id, cjk_index_text(new.title), cjk_index_text(new.html), new.report_id, new.id);
+    INSERT INTO search_index (rowid, title, body, scope, report_id, section_id)
+    VALUES (new.id, cjk_index_text(new.title), cjk_index_text(new.html),
+            (SELECT 'u' || unit_id FROM reports WHERE id = new.report_id), new.report_id, new.id);
 END;
 CREATE TRIGGER search_sections_update AFTER UPDATE OF title, html, deleted_at ON sections BEGIN
     DELETE FROM search_index WHERE rowid = old.id;
-    INSERT INTO search_index (rowid, title, body, report_id, section_id)
-    SELECT new.id, cjk_index_text(new.title), cjk_index_text(new.html), new.report_id, new.id
+    INSERT INTO search_index (rowid, title, body, scope, report_id, section_id)
+    SELECT new.id, cjk_index_text(new.title), cjk_index_text(new.html),
+           (SELECT 'u' || unit_id FROM reports WHERE id = new.report_id), new.report_id, new.id
     WHERE new.deleted_at IS NULL;
 END;
 CREATE TRIGGER search_sections_delete AFTER DELETE ON sections BEGIN
@@ -77,13 +81,13 @@ CREATE TRIGGER search_sections_delete AFTER DELETE ON sections BEGIN
 END;
 -- Report titles live at negative rowids, so they never collide with section ids.
 CREATE TRIGGER search_reports_insert AFTER INSERT ON reports BEGIN
-    INSERT INTO search_index (rowid, title, body, report_id, section_id)
-    VALUES (-new.id, cjk_index_text(new.title), cjk_index_text(new.preamble_html), new.id, NULL);
+    INSERT INTO search_index (rowid, title, body, scope, report_id, section_id)
+    VALUES (-new.id, cjk_index_text(new.title), cjk_index_text(new.preamble_html), 'u' || new.unit_id, new.id, NULL);
 END;
 CREATE TRIGGER search_reports_update AFTER UPDATE OF title, preamble_html ON reports BEGIN
     DELETE FROM search_index WHERE rowid = -old.id;
-    INSERT INTO search_index (rowid, title, body, report_id, section_id)
-    VALUES (-new.id, cjk_index_text(new.title), cjk_index_text(new.preamble_html), new.id, NULL);
+    INSERT INTO search_index (rowid, title, body, scope, report_id, section_id)
+    VALUES (-new.id, cjk_index_text(new.title), cjk_index_text(new.preamble_html), 'u' || new.unit_id, new.id, NULL);
 END;
 """
 
@@ -92,13 +96,14 @@ def rebuild(db: sqlite_utils.Database) -> int:
     """Fill the index from scratch (after the migration, or to repair it); returns rows indexed."""
     db.execute("DELETE FROM search_index")
     db.execute(
-        "INSERT INTO search_index (rowid, title, body, report_id, section_id)"
-        " SELECT -id, cjk_index_text(title), cjk_index_text(preamble_html), id, NULL FROM reports"
+        "INSERT INTO search_index (rowid, title, body, scope, report_id, section_id)"
+        " SELECT -id, cjk_index_text(title), cjk_index_text(preamble_html), 'u' || unit_id, id, NULL FROM reports"
     )
     db.execute(
-        "INSERT INTO search_index (rowid, title, body, report_id, section_id)"
-        " SELECT id, cjk_index_text(title), cjk_index_text(html), report_id, id FROM sections"
-        " WHERE deleted_at IS NULL"
+        "INSERT INTO search_index (rowid, title, body, scope, report_id, section_id)"
+        " SELECT sections.id, cjk_index_text(sections.title), cjk_index_text(sections.html), 'u' || reports.unit_id,"
+        " report_id, sections.id FROM sections JOIN reports ON reports.id = sections.report_id"
+        " WHERE sections.deleted_at IS NULL"
     )
     return db.execute("SELECT count(*) FROM search_index").fetchone()[0]
 
@@ -164,22 +169,43 @@ def highlight(text: str, query: str, radius: int = SNIPPET_RADIUS) -> str:
     return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
 
 
+# Ranking reads every match's positions: over a district's 400,000 sections a common word has
+# hundreds of thousands of matches (a second or more). So the newest POOL matching sections (and
+# report titles) are ranked, which FTS5 reads in rowid order and stops.
+POOL = 1000
+
+_FOUND = """
+SELECT * FROM (SELECT report_id, section_id, rowid AS hit, bm25(search_index, 5.0, 1.0, 0.0) AS rank
+               FROM search_index WHERE search_index MATCH :match AND rowid > 0 ORDER BY rowid DESC LIMIT :pool)
+UNION ALL
+SELECT * FROM (SELECT report_id, section_id, rowid AS hit, bm25(search_index, 5.0, 1.0, 0.0) AS rank
+               FROM search_index WHERE search_index MATCH :match AND rowid < 0 ORDER BY rowid LIMIT :pool)
+"""
+
+
+def _match(user: "User", expression: str) -> str:
+    """The full MATCH text: the words in titles and text, within the user's unit unless an admin."""
+    words = f"{{title body}} : ({expression})"
+    return words if user.is_admin else f'scope : "u{int(user.unit_id or 0)}" AND {words}'
+
+
 def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50, offset: int = 0) -> list[Hit]:
-    """Ranked hits in the reports the user may see."""
+    """Ranked hits in the reports the user may see (among the newest POOL matches)."""
     expression = match_expression(query)
     if expression is None:
         return []
     unit = None if user.is_admin else user.unit_id  # None: every unit (admins)
     rows = db.query(
-        "SELECT search_index.report_id, search_index.section_id, bm25(search_index, 5.0, 1.0) AS rank,"
+        "WITH found AS (" + _FOUND + ")"  # noqa: S608 (fixed SQL, bound values)
+        " SELECT found.report_id, found.section_id, found.rank,"
         " reports.title AS report_title, reports.year, reports.status, reports.preamble_html,"
         " units.name AS unit_name, sections.title AS section_title, sections.html AS section_html"
-        " FROM search_index JOIN reports ON reports.id = search_index.report_id"
+        " FROM found JOIN reports ON reports.id = found.report_id"
         " JOIN units ON units.id = reports.unit_id"
-        " LEFT JOIN sections ON sections.id = search_index.section_id"
-        " WHERE search_index MATCH :match AND (:unit IS NULL OR reports.unit_id = :unit)"
-        " ORDER BY rank LIMIT :limit OFFSET :offset",
-        {"match": expression, "unit": unit, "limit": limit, "offset": offset},
+        " LEFT JOIN sections ON sections.id = found.section_id"
+        " WHERE (:unit IS NULL OR reports.unit_id = :unit)"
+        " ORDER BY found.rank, found.hit DESC LIMIT :limit OFFSET :offset",
+        {"match": _match(user, expression), "unit": unit, "pool": POOL, "limit": limit, "offset": offset},
     )
     hits = []
     for row in rows:
@@ -192,7 +218,25 @@ def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50,
     return hits
 
 
+def more_than_pool(db: sqlite_utils.Database, user: "User", query: str) -> bool:
+    """Whether more sections match than are ranked (the page then asks for more words)."""
+    expression = match_expression(query)
+    if expression is None:
+        return False
+    return db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? AND rowid > 0"
+        " ORDER BY rowid DESC LIMIT ?)", (_match(user, expression), POOL + 1)).fetchone()[0] > POOL
+
+
 def install(db: sqlite_utils.Database) -> None:
     """Create the index and its triggers, then index what exists (the migration step)."""
     run_script(db, SCHEMA)
     rebuild(db)
+
+
+def reinstall(db: sqlite_utils.Database) -> None:
+    """Replace an older index and its triggers by the current ones, and index everything again."""
+    for trigger in ("sections_insert", "sections_update", "sections_delete", "reports_insert", "reports_update"):
+        db.execute(f"DROP TRIGGER IF EXISTS search_{trigger}")
+    db.execute("DROP TABLE IF EXISTS search_index")
+    install(db)

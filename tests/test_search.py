@@ -75,3 +75,56 @@ def test_user_syntax_never_reaches_fts():
 
 def test_highlight_escapes_text():
     assert highlight("<b>康复</b>", "康复") == "&lt;b&gt;<mark>康复</mark>&lt;/b&gt;"
+
+
+def _other_unit_report(db, sections: int) -> int:
+    """A newer report of another unit whose every section mentions 康复."""
+    from app.importer import parse_upload
+    from app.reports import create_report
+
+    other_unit = get_user(db, 6).unit_id
+    text = "# 教育局2024年度部门整体支出绩效自评报告\n\n" + "".join(
+        f"{n}. 第{n}项\n\n开展康复进校园活动第{n}场。\n\n" for n in range(1, sections + 1))
+    return create_report(db, get_user(db, 1), other_unit, 2024, parse_upload(text))
+
+
+def test_a_units_search_is_not_crowded_out_by_newer_matches_elsewhere(app, db, monkeypatch):
+    import app.search as search_module
+
+    _other_unit_report(db, 6)
+    monkeypatch.setattr(search_module, "POOL", 3)
+    editor = get_user(db, 2)
+    hits = search(db, editor, "康复")
+    assert hits and {h.unit_name for h in hits} == {"广州市荔湾区残疾人联合会"}
+    assert {h.unit_name for h in search(db, get_user(db, 1), "康复")} == {"广州市荔湾区教育局"}  # the newest three
+
+
+def test_when_more_matches_than_are_ranked_the_page_asks_for_another_word(auth, app, db, monkeypatch):
+    import app.search as search_module
+
+    monkeypatch.setattr(search_module, "POOL", 3)
+    auth.login()
+    page = auth.get("/search?q=残疾")  # in more than three sections of the sample
+    assert "找到的内容很多，以下只按相关程度列出最近 3 处中的结果" in page.text
+    assert page.text.count('class="hit"') == 3 + 1  # three sections and the report's title
+    assert "找到的内容很多" not in auth.get("/search?q=精准康复").text
+
+
+def test_an_index_from_an_older_version_is_rebuilt_with_units(tmp_path):
+    from app import db as database
+    from app.importer import parse_upload
+    from app.reports import create_report
+    from app.schema import MIGRATIONS, migrate
+    from app.users import create_user, get_or_create_unit
+
+    db = database.connect(str(tmp_path / "old.sqlite"))
+    for number, (_name, step) in enumerate(MIGRATIONS[:6], start=1):
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
+    unit = get_or_create_unit(db, "某单位")
+    admin = create_user(db, "root", "admin", "correct-horse-42", display_name="管理员")
+    editor = create_user(db, "clerk", "editor", "correct-horse-42", display_name="填报人", unit_id=unit)
+    create_report(db, get_user(db, admin), unit, 2024, parse_upload("# 某单位报告\n\n一、概况\n\n开展康复服务。\n"))
+    assert "0007_search_scope" in migrate(db)
+    assert [h.heading for h in search(db, get_user(db, editor), "康复")] == ["概况"]
+    db.conn.close()

@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from .. import db as database
 from .. import get_db
+from .. import search as fulltext
 from ..dashboard import PAGE_SIZE, SORT_LABELS, Filters, filter_choices, list_page, my_todo, status_counts
 from ..reports import units_for_new_reports
-from ..search import MAX_QUERY_CHARS
+from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
 from ..workflow import waiting_for
 
@@ -60,4 +61,5 @@ def search():
     hits = run_search(get_db(), current_user, query, limit=SEARCH_PAGE + 1,
                       offset=(page - 1) * SEARCH_PAGE) if query else []
     return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page,
-                           more=len(hits) > SEARCH_PAGE)
+                           more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL,
+                           capped=bool(hits) and more_than_pool(get_db(), current_user, query))
