@@ -104,7 +104,7 @@ def prepare(path: Path) -> dict:
             _advance(db, admin, ids["approved"], "approved")
     token = create_share(db, get_report(db, admin, ids["approved"]), admin, "", "压测", "Asia/Shanghai")
     sections = [row[0] for row in db.execute(
-        "SELECT id FROM sections WHERE report_id = ? ORDER BY position", (ids["r40"],))]
+        "SELECT id FROM sections WHERE report_id = ? AND deleted_at IS NULL ORDER BY position", (ids["r40"],))]
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
     return {"admin": f"bench-admin-{tag}", "editor": f"bench-editor-{tag}", "token": token,
@@ -146,6 +146,16 @@ def login(port: int, username: str) -> tuple[str, str]:
     return cookie, re.search(rb'<meta name="csrf-token" content="([^"]+)"', home).group(1).decode()
 
 
+def _pss(pid: int) -> float:
+    """Proportional set size of a process now (MB), 0 where the system does not tell."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    match = re.search(r"^Pss:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
 class Server:
     """`flask --app bench.benchapp serve` in a subprocess."""
 
@@ -175,9 +185,27 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def memory(self) -> dict:
-        """Peak and current resident memory (MB), from /proc."""
-        status = open(f"/proc/{self.proc.pid}/status", encoding="utf-8").read()
-        return {key: int(re.search(rf"{key}:\s+(\d+) kB", status).group(1)) / 1024 for key in ("VmHWM", "VmRSS")}
+        """Peak and current resident memory (MB) of the server, and of its helper processes (Markdown workers)."""
+        def status(pid: int) -> dict:
+            text = open(f"/proc/{pid}/status", encoding="utf-8").read()
+            return {key: int(re.search(rf"{key}:\s+(\d+) kB", text).group(1)) / 1024 for key in ("VmHWM", "VmRSS")}
+
+        found = status(self.proc.pid)
+        children, pids = [], []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+                    if int(stat[1]) == self.proc.pid:
+                        children.append(status(int(entry.name)))
+                        pids.append(int(entry.name))
+                except (OSError, ValueError):
+                    continue
+        found["children"] = len(children)
+        found["children_VmHWM"] = sum(child["VmHWM"] for child in children)
+        # Resident sizes count shared pages (the interpreter, libraries) once per process; PSS shares them out.
+        found["Pss_all"] = sum(_pss(pid) for pid in [self.proc.pid, *pids])
+        return found
 
     def stop(self) -> None:
         """Stop the server (bounded)."""
@@ -286,7 +314,10 @@ def markdown(info: dict, rows: list[dict]) -> str:
                      f"{base['p99']:.1f} | {ratio:.0%} | {page['server_cpu']:.2f} / {page['client_cpu']:.2f} |")
     memory = info.get("server_memory_mb", {})
     if memory:
-        lines += ["", f"服务器内存峰值（VmHWM）{memory['VmHWM']:.0f} MB，结束时（VmRSS）{memory['VmRSS']:.0f} MB。"]
+        lines += ["", f"服务器内存峰值（VmHWM）{memory['VmHWM']:.0f} MB，结束时（VmRSS）{memory['VmRSS']:.0f} MB；"
+                      f"另有 {memory.get('children', 0)} 个子进程（Markdown 渲染），峰值合计 "
+                      f"{memory.get('children_VmHWM', 0):.0f} MB；"
+                      f"结束时全部进程 PSS 合计 {memory.get('Pss_all', 0):.0f} MB。"]
     return "\n".join(lines)
 
 
@@ -336,7 +367,9 @@ def main() -> None:
             base = measure(server, baseline, concurrency, args)
             rows.append({"key": key, "page": page, "baseline": base})
         info["server_memory_mb"] = memory = server.memory()
-        print(f"服务器内存：峰值 {memory['VmHWM']:.0f} MB，当前 {memory['VmRSS']:.0f} MB", flush=True)
+        print(f"服务器内存：峰值 {memory['VmHWM']:.0f} MB，当前 {memory['VmRSS']:.0f} MB；"
+              f"{memory['children']} 个子进程峰值合计 {memory['children_VmHWM']:.0f} MB；"
+              f"全部进程当前 PSS 合计 {memory['Pss_all']:.0f} MB", flush=True)
     finally:
         server.stop()
     print(f"服务器日志：{work / 'server.log'}")

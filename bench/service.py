@@ -1,0 +1,98 @@
+"""Service time of each page: one request at a time, in-process, the fastest of many tries.
+
+    python -m bench.service                     # a fresh database with the bench reports
+    python -m bench.service --db /tmp/district.sqlite
+
+On a machine shared with other work the load test's numbers swing with everyone else's load; the
+fastest of N single requests does not (much). 1000 / ms is what one core can serve of that page.
+The Python GIL keeps one server process on about one core, so this bounds the throughput.
+"""
+
+import argparse
+import re
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from bench.run import PASSWORD, SEARCH_TERM, machine, prepare
+
+
+def _login(client, username: str) -> str:
+    """Log in through the form; the page's CSRF token."""
+    token = re.search(r'csrf-token" content="([^"]+)', client.get("/login").text).group(1)
+    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    return re.search(r'csrf-token" content="([^"]+)', client.get("/").text).group(1)
+
+
+def fastest(request, tries: int) -> float:
+    """Milliseconds of the fastest of `tries` calls (after two to warm up)."""
+    request()
+    request()
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        request()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, help="use this database (e.g. from seed-scale) instead of a fresh one")
+    parser.add_argument("--tries", type=int, default=30)
+    args = parser.parse_args()
+
+    from bench.benchapp import create_app
+
+    database = args.db or Path(tempfile.mkdtemp(prefix="jixiao-service-")) / "bench.sqlite"
+    ids = prepare(database)
+    app = create_app({"DATABASE": str(database), "SECRET_KEY": "service", "LOAD_SAMPLE": False})
+    editor, admin, anonymous = app.test_client(), app.test_client(), app.test_client()
+    token = _login(editor, ids["editor"])
+    _login(admin, ids["admin"])
+    query = f"/search?q={quote(SEARCH_TERM)}"
+    pages = [
+        ("分享页（定稿版本）", anonymous, f"/s/{ids['token']}"),
+        ("报告页 200 部分（填报人）", editor, f"/reports/{ids['r200']}"),
+        ("报告页 200 部分（管理员）", admin, f"/reports/{ids['r200']}"),
+        ("报告页 40 部分（填报人）", editor, f"/reports/{ids['r40']}"),
+        ("首页（填报人，本单位）", editor, "/"),
+        ("首页（管理员，全区）", admin, "/"),
+        (f"搜索“{SEARCH_TERM}”（填报人）", editor, query),
+        (f"搜索“{SEARCH_TERM}”（管理员）", admin, query),
+    ]
+    info = machine()
+    print(f"{info['date']}；{info.get('cpu', '?')} × {info['nproc']}；负载 {' '.join(info.get('load_before', []))}")
+    print("\n| 页面 | 大小 KB | 页面 ms | 基线 ms | 页面/基线 | 一核每秒最多 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for n, (name, client, path) in enumerate(pages):
+        response = client.get(path)
+        if response.status_code != 200:
+            print(f"| {name} | — | HTTP {response.status_code} | | | |")
+            continue
+        anonymous.put(f"/_bench/baseline/p{n}", data=response.data,
+                      headers={"Content-Type": response.headers["Content-Type"]})
+        tries = max(3, args.tries // 10) if "搜索" in name and args.db else args.tries
+        page = fastest(lambda c=client, p=path: c.get(p), tries)
+        base = fastest(lambda n=n: anonymous.get(f"/_bench/baseline/p{n}"), args.tries)
+        print(f"| {name} | {len(response.data) // 1024} | {page:.1f} | {base:.2f} | {page / base:.1f} × |"
+              f" {1000 / page:.0f} |")
+    section = ids["save_sections"][0]
+    version = [int(re.search(r'name="version" value="(\d+)"', editor.get(
+        f"/reports/{ids['r40']}/sections/{section}/edit", headers={"HX-Request": "true"}).text).group(1))]
+    count = [0]
+
+    def save():
+        count[0] += 1
+        response = editor.post(f"/reports/{ids['r40']}/sections/{section}", headers={
+            "HX-Request": "true", "X-CSRFToken": token},
+            data={"markdown": f"第{count[0]}次保存。本单位全年为残疾人提供康复服务。", "version": version[0]})
+        version[0] = int(re.search(r'data-version="(\d+)"', response.text).group(1))
+
+    page = fastest(save, args.tries)
+    print(f"| 保存一个部分（40 部分的报告） | — | {page:.1f} | | | {1000 / page:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
