@@ -1,8 +1,10 @@
 """绩效自评编制: the Flask application factory."""
 
+import logging
 import os
 import secrets
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db as database
 from . import requestlog
-from .schema import migrate
+from .backup import backup
+from .schema import MIGRATIONS, current_version, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_REPORT = Path(__file__).resolve().parent / "data" / "liwan-2024-self-evaluation.md"
@@ -104,12 +107,24 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _migrate(app: Flask) -> None:
-    """Bring the database schema up to date at start-up."""
-    db = database.connect(app.config["DATABASE"])
+    """Bring the database schema up to date at start-up, backing up a database with data first."""
+    path = Path(app.config["DATABASE"])
+    db = database.connect(str(path))
     try:
+        version = current_version(db)
+        if 0 < version < len(MIGRATIONS) and path.exists():
+            _backup_before_migrating(path, version)
         migrate(db)
     finally:
         db.conn.close()
+
+
+def _backup_before_migrating(path: Path, version: int) -> None:
+    """A checked copy beside the database, so that an upgrade can be undone with `restore`."""
+    target = path.with_name(f"{path.stem}-before-migration-{version}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite")
+    check = backup(path, target)
+    logging.getLogger("app").warning("升级数据库结构（第 %d 版 → 第 %d 版）之前已备份到 %s（%.1f MB）",
+                                     version, len(MIGRATIONS), target, check.size / 1024 / 1024)
 
 
 # Each server thread keeps its connection for its next request: opening one costs ~0.6 ms (SQLite

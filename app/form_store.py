@@ -357,11 +357,12 @@ def _plain_sections(db, report_id: int) -> list[Section]:
     return sections
 
 
-def form_state(db: sqlite_utils.Database, report: dict) -> FormState:
-    """Form, score, checks and placeholder values of a report now."""
+def form_state(db: sqlite_utils.Database, report: dict, sections: list[Section] | None = None) -> FormState:
+    """Form, score, checks and placeholder values of a report now (`sections`: its live ones, if at hand)."""
     form = load_form(db, report["id"])
     score = form.score()
-    sections = _plain_sections(db, report["id"])
+    if sections is None:
+        sections = _plain_sections(db, report["id"])
     checks = run_checks(form, score, sections, report["year"], report.get("title", ""), report.get("preamble", ""))
     used = set().union(*(names_in(s.markdown) for s in sections)) if sections else set()
     values = values_from_score(score)

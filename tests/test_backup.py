@@ -199,3 +199,27 @@ def test_restore_asks_first_and_does_nothing_when_declined(app, runner, tmp_path
 def test_restore_refuses_the_live_database_itself(app, tmp_path):
     with pytest.raises(BackupError, match="正在使用的数据库"):
         restore(app.config["DATABASE"], app.config["DATABASE"], tmp_path / "kept.sqlite")
+
+
+def test_starting_a_newer_version_backs_up_the_database_before_migrating_it(tmp_path):
+    from app import create_app
+    from app.schema import MIGRATIONS
+
+    path = tmp_path / "app.sqlite"
+    old = database.connect(str(path))
+    for number, (_name, step) in enumerate(MIGRATIONS[:-1], start=1):  # as the previous version left it
+        step(old)
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("INSERT INTO units (name, created_at) VALUES ('升级前的单位', '2025-01-01T00:00:00Z')")
+    old.conn.close()
+    create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "x", "LOAD_SAMPLE": False})
+    (copy,) = tmp_path.glob(f"app-before-migration-{len(MIGRATIONS) - 1}-*.sqlite")
+    kept = sqlite3.connect(copy)
+    assert kept.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) - 1
+    assert kept.execute("SELECT name FROM units").fetchall() == [("升级前的单位",)]
+    kept.close()
+    live = database.connect(str(path))
+    assert live.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    live.conn.close()
+    create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "x", "LOAD_SAMPLE": False})
+    assert len(list(tmp_path.glob("app-before-migration-*.sqlite"))) == 1  # nothing to migrate: no copy

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from app.users import change_role
-from app.views.fragments import CSRF_MARK, FragmentCache, sections_cache
+from app.views.fragments import CSRF_MARK, FragmentCache, outline_cache, sections_cache
 from tests.conftest import Auth
 from tests.test_form_http import fields, indicator
 
@@ -16,6 +16,7 @@ def page(auth: Auth, report_id: int) -> str:
     """The report page as kept fragments make it, after checking it equals one rendered from scratch."""
     kept = auth.get(f"/reports/{report_id}").text
     sections_cache.clear()
+    outline_cache.clear()
     fresh = auth.get(f"/reports/{report_id}").text
     assert TOKEN.sub(r"\1…", kept) == TOKEN.sub(r"\1…", fresh)
     return kept
@@ -45,8 +46,10 @@ def test_every_change_shows_on_a_page_built_from_kept_sections(auth, reviewer, a
     auth.post(f"/reports/{rid}/form/indicators/{row['id']}", fields(row, actual="2700", reason="需求下降"))
     assert ">97.78</span>分" in page(auth, rid)
 
-    auth.post(f"/reports/{rid}/sections/{sid}/move", {"direction": "up"})
-    assert "新写的结论" in page(auth, rid)
+    before = page(auth, rid)
+    auth.post(f"/reports/{rid}/sections/{sid}/move", {"direction": "up"})  # numbers in the outline change
+    after = page(auth, rid)
+    assert "新写的结论" in after and after.split('id="outline"')[1] != before.split('id="outline"')[1]
 
     reviewer.post(f"/reports/{rid}/comments", {"body": "请补充数据来源", "section_id": str(sid)})
     assert "请补充数据来源" in page(auth, rid)

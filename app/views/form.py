@@ -79,9 +79,9 @@ def _version() -> int:
         raise InvalidInput("缺少版本号，请刷新页面后重试。") from None
 
 
-def form_context(db, report: dict, state: FormState | None = None) -> dict:
+def form_context(db, report: dict, state: FormState | None = None, sections=None) -> dict:
     """What the 自评表 panel, the score badge and the checks panel need (also used by the report page)."""
-    state = state or form_state(db, report)
+    state = state or form_state(db, report, sections)
     grades = [name for name, _ in state.form.rules.grades]
     return {
         "fs": state,

@@ -49,6 +49,7 @@ class FragmentCache:
 
 
 sections_cache = FragmentCache(MAX_FRAGMENTS)
+outline_cache = FragmentCache(MAX_FRAGMENTS // 40)  # one entry per report outline in use
 
 
 def section_renderer(context: dict):
@@ -71,3 +72,13 @@ def section_renderer(context: dict):
         return Markup(html.replace(CSRF_MARK, token) if token else html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
 
     return render
+
+
+def outline_html(sections) -> Markup:
+    """The report's table of contents (`reports/_outline.html`), kept while no heading changes."""
+    key = tuple((s.id, s.level, s.number, s.title) for s in sections)
+    html = outline_cache.get(key)
+    if html is None:
+        html = render_template("reports/_outline.html", sections=sections)
+        outline_cache.put(key, html)
+    return Markup(html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja

@@ -25,7 +25,7 @@ from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from .form import form_context
-from .fragments import section_renderer
+from .fragments import outline_html, section_renderer
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -97,9 +97,10 @@ def import_report():
 def report_context(db, report: dict, **extra) -> dict:
     """What the report page and its fragments need: sections, comments, actions, editions."""
     returned = last_return(db, report["id"]) if report["status"] == "submitted" else None
+    sections = get_sections(db, report["id"])
     context = {
         "report": report,
-        "sections": get_sections(db, report["id"]),
+        "sections": sections,
         "editable": can_edit(current_user, report),
         "comments": comments_by_section(db, report["id"]),
         "can_comment": can_comment(current_user, report),
@@ -111,10 +112,11 @@ def report_context(db, report: dict, **extra) -> dict:
         "may_clone": can_create_in(current_user, report["unit_id"]),
         "editing": None,
         "conflict": None,
-        **form_context(db, report),
+        **form_context(db, report, sections=sections),
         **extra,
     }
     context["section_html"] = section_renderer(context)
+    context["outline_html"] = outline_html
     return context
 
 
