@@ -75,3 +75,23 @@ def test_the_kept_sections_are_bounded():
     cache.get(2)
     cache.put(5, "<p>5</p>")  # 3 was used least recently
     assert cache.get(3) is None and cache.get(2) == "<p>2</p>"
+
+
+def test_the_unit_choice_marks_the_chosen_unit_and_follows_new_units(app, auth, db):
+    from app.users import get_or_create_unit
+
+    auth.login("admin")
+    unit = db.execute("SELECT id FROM units WHERE name = '广州市荔湾区教育局'").fetchone()[0]
+    page = auth.get(f"/?unit={unit}").text
+    assert f'<option value="{unit}" selected>广州市荔湾区教育局</option>' in page
+    assert page.count(" selected>") == 1
+    new = get_or_create_unit(db, "新设的<单位>")
+    page = auth.get("/").text
+    assert f'<option value="{new}">新设的&lt;单位&gt;</option>' in page and " selected>" not in page
+
+
+@pytest.mark.parametrize("sent", ["abc", "１", "1 OR 1=1", "-1", "99999999999999999999", '"><script>'])
+def test_a_unit_choice_sent_back_with_anything_is_shown_without_a_fault(auth, sent):
+    auth.login("admin")
+    response = auth.post("/reports/new", {"unit_id": sent, "year": "abc"}, htmx=False)
+    assert response.status_code in (200, 303, 400, 404, 422) and " selected>" not in response.text

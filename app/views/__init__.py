@@ -18,6 +18,7 @@ from ..sections import TooLarge
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
 from . import limits, shares
+from .fragments import unit_options
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -228,7 +229,7 @@ def install(app: Flask) -> None:
 
     zone = app.config["TIMEZONE"]
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES)
+    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES, unit_options=unit_options)
 
     app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,

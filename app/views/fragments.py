@@ -50,6 +50,7 @@ class FragmentCache:
 
 sections_cache = FragmentCache(MAX_FRAGMENTS)
 outline_cache = FragmentCache(MAX_FRAGMENTS // 40)  # one entry per report outline in use
+options_cache = FragmentCache(8)  # the district's unit list (and an old one while it changes)
 
 
 def section_renderer(context: dict):
@@ -81,4 +82,17 @@ def outline_html(sections) -> Markup:
     if html is None:
         html = render_template("reports/_outline.html", sections=sections)
         outline_cache.put(key, html)
+    return Markup(html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
+
+
+def unit_options(units, selected=None) -> Markup:
+    """The <option>s of a unit choice, `selected` (an id) marked: a district has a thousand units."""
+    key = tuple((unit["id"], unit["name"]) for unit in units)
+    html = options_cache.get(key)
+    if html is None:
+        html = str(render_template("_unit_options.html", units=units))
+        options_cache.put(key, html)
+    chosen = str(selected if selected is not None else "").strip()
+    if chosen.isdecimal() and chosen.isascii():  # a form sent back may hold anything
+        html = html.replace(f'<option value="{int(chosen)}">', f'<option value="{int(chosen)}" selected>', 1)
     return Markup(html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
