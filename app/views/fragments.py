@@ -48,6 +48,11 @@ class FragmentCache:
             self._items.clear()
 
 
+# Building a long report page is pure Python work: under the GIL two builds at once take as long as
+# one after the other, and worse, every database step of one hands the GIL to the other and waits to
+# get it back. So builds take turns (other requests — saves, small pages — go on meanwhile).
+page_builds = threading.Lock()
+
 sections_cache = FragmentCache(MAX_FRAGMENTS)
 outline_cache = FragmentCache(MAX_FRAGMENTS // 40)  # one entry per report outline in use
 options_cache = FragmentCache(8)  # the district's unit list (and an old one while it changes)

@@ -25,7 +25,7 @@ from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from .form import form_context
-from .fragments import outline_html, section_renderer
+from .fragments import outline_html, page_builds, section_renderer
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -125,7 +125,8 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    return render_template("reports/show.html", **report_context(db, report))
+    with page_builds:
+        return render_template("reports/show.html", **report_context(db, report))
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])
