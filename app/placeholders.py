@@ -73,6 +73,8 @@ def names_in(text: str) -> set[str]:
 
 def unknown_in(text: str) -> list[str]:
     """Placeholder names in a text that this application does not know, in order of appearance."""
+    if "{{" not in text and "｛｛" not in text:
+        return []
     return [name for name in dict.fromkeys(m.group(1) for m in PATTERN.finditer(text)) if name not in PLACEHOLDERS]
 
 

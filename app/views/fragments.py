@@ -80,6 +80,11 @@ def section_renderer(context: dict):
     return render
 
 
+def all_sections(render):
+    """The function the report page calls once for all its sections, each rendered by `render`."""
+    return lambda sections: Markup("".join([render(section) for section in sections]))  # noqa: S704 # nosec B704 - joined fragments of our own template
+
+
 def outline_html(sections) -> Markup:
     """The report's table of contents (`reports/_outline.html`), kept while no heading changes."""
     key = tuple((s.id, s.level, s.number, s.title) for s in sections)

@@ -25,7 +25,7 @@ from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from .form import form_context
-from .fragments import outline_html, page_builds, section_renderer
+from .fragments import all_sections, outline_html, page_builds, section_renderer
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -116,6 +116,7 @@ def report_context(db, report: dict, **extra) -> dict:
         **extra,
     }
     context["section_html"] = section_renderer(context)
+    context["sections_html"] = all_sections(context["section_html"])
     context["outline_html"] = outline_html
     return context
 
