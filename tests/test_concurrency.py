@@ -75,3 +75,38 @@ def test_fifty_simultaneous_saves_from_one_version_give_one_200_and_49_409(live,
         conn.close()
     assert (text, saved, after) == (f"第{round_}轮，第{winner}位的文本。", version + 1, before + 1)
     assert re.search(r'data-version="(\d+)"', replies[winner].body).group(1) == str(version + 1)
+
+
+def test_many_readers_at_once_while_a_section_changes_each_get_a_whole_current_page(live):
+    """Report pages are built one at a time and from kept sections: under load every page is complete
+    and shows a saved text no older than the last save acknowledged before it was requested."""
+    server, clients, report_id, section_id, path = live
+    readers = clients[:16]
+    writer = clients[16]
+    acknowledged = []
+    failures = []
+
+    def read(n: int) -> None:
+        for _ in range(5):
+            known = acknowledged[-1] if acknowledged else -1  # the newest save acknowledged before asking
+            reply = readers[n].request("GET", f"/reports/{report_id}")
+            shown = [int(m) for m in re.findall(r"读写并发第(\d+)次保存", reply.body)]
+            if reply.status != 200 or not reply.body.rstrip().endswith("</html>"):
+                failures.append((reply.status, reply.body[-200:]))
+            elif known >= 0 and (not shown or max(shown) < known):
+                failures.append(("stale", known, shown))
+
+    def write() -> None:
+        for n in range(10):
+            version = writer.version(report_id, section_id)
+            if writer.save(report_id, section_id, f"读写并发第{n}次保存。", version).status == 200:
+                acknowledged.append(n)
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(len(readers))]
+    threads.append(threading.Thread(target=write))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert acknowledged and not failures, failures[:3]
+    assert "Traceback" not in server.log()
