@@ -27,6 +27,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def answers_200(url: str) -> bool:
+    """Whether the URL answers 200 right now (a server coming up does not, yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback http)
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
 class LiveServer:
     """`python -m flask --app app serve` over a given database, on a fixed loopback port."""
 

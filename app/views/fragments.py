@@ -42,6 +42,14 @@ class FragmentCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def kept(self, key, make):
+        """The kept value for the key, made by `make()` and kept if there is none."""
+        value = self.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        return value
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
@@ -71,10 +79,8 @@ def section_renderer(context: dict):
             return Markup(render_template("reports/_section.html", **context, section=section))  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
         key = (*rights, section.id, section.version, section.number, section.level, section.title,
                section.has_children, section.stale, hash(section.html))
-        html = sections_cache.get(key)
-        if html is None:
-            html = render_template("reports/_section.html", **context, section=section, csrf=CSRF_MARK)
-            sections_cache.put(key, html)
+        html = sections_cache.kept(key, lambda: render_template("reports/_section.html", **context, section=section,
+                                                                 csrf=CSRF_MARK))
         return Markup(html.replace(CSRF_MARK, token) if token else html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
 
     return render
@@ -88,20 +94,14 @@ def all_sections(render):
 def outline_html(sections) -> Markup:
     """The report's table of contents (`reports/_outline.html`), kept while no heading changes."""
     key = tuple((s.id, s.level, s.number, s.title) for s in sections)
-    html = outline_cache.get(key)
-    if html is None:
-        html = render_template("reports/_outline.html", sections=sections)
-        outline_cache.put(key, html)
+    html = outline_cache.kept(key, lambda: render_template("reports/_outline.html", sections=sections))
     return Markup(html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
 
 
 def unit_options(units, selected=None) -> Markup:
     """The <option>s of a unit choice, `selected` (an id) marked: a district has a thousand units."""
     key = tuple((unit["id"], unit["name"]) for unit in units)
-    html = options_cache.get(key)
-    if html is None:
-        html = str(render_template("_unit_options.html", units=units))
-        options_cache.put(key, html)
+    html = options_cache.kept(key, lambda: render_template("_unit_options.html", units=units))
     chosen = str(selected if selected is not None else "").strip()
     if chosen.isdecimal() and chosen.isascii():  # a form sent back may hold anything
         html = html.replace(f'<option value="{int(chosen)}">', f'<option value="{int(chosen)}" selected>', 1)

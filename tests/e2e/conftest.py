@@ -3,16 +3,15 @@ Chromium driven by Playwright's sync API, logged in through the real login form.
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from tests.livesrv import answers_200, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UNIT = "广州市荔湾区残疾人联合会"
@@ -30,13 +29,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _flask(env: dict, *args: str) -> str:
     """Run `flask --app app <args>` in the repo root; fail the session with its output if it fails."""
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=REPO_ROOT,
@@ -44,15 +36,6 @@ def _flask(env: dict, *args: str) -> str:
     if done.returncode != 0:
         pytest.fail(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done.stdout
-
-
-def _healthy(url: str) -> bool:
-    """Whether /healthz answers 200."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback http)
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +54,7 @@ def server(tmp_path_factory):
     for username in ("editor", "reviewer", "approver"):
         _flask(env, "create-user", username, "--role", username, "--unit", UNIT,
                "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp / "server.log"
     with open(log_path, "w", encoding="utf-8") as log:
@@ -82,7 +65,7 @@ def server(tmp_path_factory):
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(f"{base}/healthz"):
+        while not answers_200(f"{base}/healthz"):
             if proc.poll() is not None or time.monotonic() > deadline:
                 output = log_path.read_text(encoding="utf-8", errors="replace")
                 print(f"--- server log ({log_path}) ---\n{output}")

@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app import db as database
+from tests.livesrv import answers_200, free_port
 from tests.security.hostile import HOSTILE_PASSWORD, plant
 from tests.security.xss_payloads import LEAKS, MARKER, PAYLOADS, TITLE_MARKER, products
 
@@ -107,20 +108,6 @@ async ([marker, leaks, products]) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback http)
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory):
     """A real server (flask serve / waitress) over a database with the corpus planted everywhere."""
@@ -133,14 +120,14 @@ def hostile_server(tmp_path_factory):
     db = database.connect(env["FLASK_DATABASE"])
     planted = plant(db)
     db.conn.close()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(tmp / "server.log", "w", encoding="utf-8")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([*flask, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
-        while not _up(base + "/healthz"):
+        while not answers_200(base + "/healthz"):
             assert proc.poll() is None and time.monotonic() < deadline, (tmp / "server.log").read_text()
             time.sleep(0.1)
         yield base, planted
