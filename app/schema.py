@@ -318,6 +318,40 @@ def _0007_search_scope(db: sqlite_utils.Database) -> None:
     reinstall(db)
 
 
+# Tables whose rows the report page shows, each with a report_id: any change to them is a change of
+# the page. (audit_log, shares and the search index also carry report_id but are not on the page.)
+SHOWN_ON_REPORT_PAGE = ("sections", "comments", "editions", "workflow_events", "form_headers", "goals",
+                        "scoring_rules", "budget_lines", "indicators")
+
+
+def _0008_report_change_count(db: sqlite_utils.Database) -> None:
+    """Each report counts the changes to what its page shows, so a built page is kept until the next one."""
+    # Triggers, not application code: every writer (the site, the CLI, a future feature) counts,
+    # and a page kept in memory can never outlive a change it did not hear about.
+    run_script(db, "ALTER TABLE reports ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;")
+    bump = "UPDATE reports SET change_count = change_count + 1"
+    for table in SHOWN_ON_REPORT_PAGE:
+        for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+            db.execute(f"CREATE TRIGGER {table}_{event}_changes_report AFTER {event.upper()} ON {table}"  # noqa: S608 (names from the constant above)
+                       f" BEGIN {bump} WHERE id = {row}.report_id; END")
+    run_script(
+        db,
+        f"""
+        -- The report's own columns (title, status, last editor …); the count itself does not count.
+        CREATE TRIGGER reports_update_changes_report AFTER UPDATE ON reports
+            WHEN new.change_count = old.change_count
+            BEGIN {bump} WHERE id = new.id; END;
+        -- Names shown on pages: a unit's on its reports, a person's (as author, editor, approver) anywhere.
+        CREATE TRIGGER units_rename_changes_reports AFTER UPDATE OF name ON units
+            WHEN new.name IS NOT old.name
+            BEGIN {bump} WHERE unit_id = new.id; END;
+        CREATE TRIGGER users_rename_changes_reports AFTER UPDATE OF display_name ON users
+            WHEN new.display_name IS NOT old.display_name
+            BEGIN {bump}; END;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -326,6 +360,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0005_search_units", _0005_search_units),
     ("0006_sessions", _0006_sessions),
     ("0007_search_scope", _0007_search_scope),
+    ("0008_report_change_count", _0008_report_change_count),
 ]
 
 

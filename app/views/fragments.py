@@ -1,28 +1,40 @@
-"""Rendered sections of the report page, kept between requests: a long report's page is mostly these.
+"""Rendered parts of the report page, kept between requests: a long report's page is costly to build.
 
-Each entry is keyed by everything the section's HTML shows (text, number, title, the reader's rights),
-so a changed section simply gets a new key and the old entry ages out: nothing to invalidate.
+Each entry is keyed by everything its HTML shows, so a change simply makes a new key and the old entry
+ages out: nothing to invalidate. The whole report block is keyed by the report's change count, which
+triggers in the database raise on every change to anything the page shows (schema 0008); a section by
+its text, number, title and the reader's rights.
 """
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import contextmanager
 
-from flask import render_template
+from flask import g, render_template
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 # Stands for the reader's CSRF token (new on every request) inside a kept fragment. Requests with NUL
 # are refused and nh3 drops it, so no user text can contain it.
 CSRF_MARK = "\x00csrf\x00"
+CSRF_MARK_BYTES = CSRF_MARK.encode()
+# Stands for the kept report block in the page rendered around it (user text cannot hold NUL either).
+BLOCK_MARK = Markup("\x00report\x00")  # noqa: S704 # nosec B704 - a constant
 # About 2 KB each: a few MB of memory, room for every section of the reports in use at once.
 MAX_FRAGMENTS = 4000
+# Whole report blocks: 80 KB for a usual report, up to half a megabyte for a 200-section one.
+MAX_PAGES = 64
+MAX_PAGE_BYTES = 16_000_000
 
 
 class FragmentCache:
     """A bounded least-recently-used map shared by the server's threads."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_weight: int | None = None, weigh: Callable = len):
         self.size = size
+        self.max_weight, self.weigh = max_weight, weigh  # optionally also bound the values' total weight
+        self._weight = 0
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -35,12 +47,18 @@ class FragmentCache:
             return value
 
     def put(self, key, value) -> None:
-        """Keep a value, dropping the least recently used beyond the size."""
+        """Keep a value, dropping the least recently used beyond the size (or the weight)."""
         with self._lock:
+            old = self._items.pop(key, None)
+            self._weight += self._weigh(value) - self._weigh(old)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            while len(self._items) > self.size or (self.max_weight and self._weight > self.max_weight
+                                                   and len(self._items) > 1):
+                self._weight -= self._weigh(self._items.popitem(last=False)[1])
+
+    def _weigh(self, value) -> int:
+        """What a value counts against max_weight."""
+        return self.weigh(value) if self.max_weight and value is not None else 0
 
     def kept(self, key, make):
         """The kept value for the key, made by `make()` and kept if there is none."""
@@ -54,6 +72,7 @@ class FragmentCache:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+            self._weight = 0
 
 
 # Building a long report page is pure Python work: under the GIL two builds at once take as long as
@@ -61,9 +80,45 @@ class FragmentCache:
 # get it back. So builds take turns (other requests — saves, small pages — go on meanwhile).
 page_builds = threading.Lock()
 
+report_pages = FragmentCache(MAX_PAGES, MAX_PAGE_BYTES, weigh=lambda pieces: sum(map(len, pieces)))
 sections_cache = FragmentCache(MAX_FRAGMENTS)
 outline_cache = FragmentCache(MAX_FRAGMENTS // 40)  # one entry per report outline in use
 options_cache = FragmentCache(8)  # the district's unit list (and an old one while it changes)
+
+
+@contextmanager
+def _csrf_stand_in():
+    """While a kept block is built, every csrf_token() in it gives the stand-in, not this reader's token."""
+    # flask-wtf keeps the request's token in g (documented): macros imported without context call
+    # the global csrf_token(), which a template variable could not replace.
+    real = generate_csrf()
+    g.csrf_token = CSRF_MARK
+    try:
+        yield
+    finally:
+        g.csrf_token = real
+
+
+def report_block(report: dict, reader: tuple, build: Callable[[], str]) -> tuple[bytes, ...]:
+    """The report page's #report block, as UTF-8 pieces between CSRF stand-ins: kept until the report changes."""
+    # Besides the report, the block depends only on who reads it (`reader`: their id for comment
+    # buttons, role and unit for rights); the change count covers the report's rows and the names
+    # shown with them.
+    key = (report["id"], report["change_count"], *reader)
+    pieces = report_pages.get(key)
+    if pieces is None:
+        with page_builds, _csrf_stand_in():
+            # Readers who waited here while the same page was built take the built one.
+            pieces = report_pages.kept(key, lambda: tuple(build().encode().split(CSRF_MARK_BYTES)))
+    return pieces
+
+
+def page_around(page: str, block: tuple[bytes, ...]) -> bytes:
+    """The page rendered around BLOCK_MARK, with the block put in its place and this reader's token in it."""
+    # Kept and joined as bytes: a long page is half a megabyte, and every copy of it as text
+    # (markup, template output, encoding, replacing) costs as much as serving it.
+    head, tail = page.split(BLOCK_MARK, 1)
+    return b"".join((head.encode(), generate_csrf().encode().join(block), tail.encode()))
 
 
 def section_renderer(context: dict):

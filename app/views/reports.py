@@ -1,6 +1,6 @@
 """Report pages: create, import, read, edit the header, export."""
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_db
@@ -25,7 +25,7 @@ from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from .form import form_context
-from .fragments import all_sections, outline_html, page_builds, section_renderer
+from .fragments import BLOCK_MARK, all_sections, outline_html, page_around, report_block, section_renderer
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -126,8 +126,13 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    with page_builds:
-        return render_template("reports/show.html", **report_context(db, report))
+    # The database too: tests run many apps in one process, each over its own file.
+    reader = (current_app.config["DATABASE"], request.script_root, current_user.id, current_user.role,
+              current_user.unit_id)
+    block = report_block(report, reader, lambda: render_template("reports/_report.html",
+                                                                 **report_context(db, report)))
+    page = render_template("reports/show.html", report=report, report_block=BLOCK_MARK)
+    return Response(page_around(page, block), mimetype="text/html")
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])
