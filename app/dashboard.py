@@ -1,11 +1,12 @@
 """The report list across units and years: filters, counts per state, sorting, pages."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
 
 from .db import all_rows
-from .reports import STATUS_LABELS
+from .reports import STATUS_LABELS, UnitChoice
 from .users import User
 
 PAGE_SIZE = 50
@@ -94,16 +95,15 @@ def list_page(db: sqlite_utils.Database, user: User, filters: Filters) -> tuple[
     return rows, total
 
 
-def filter_choices(db: sqlite_utils.Database, user: User) -> dict:
-    """The years and units offered in the filter bar."""
+def filter_choices(db: sqlite_utils.Database, user: User, all_units: Sequence[UnitChoice]) -> dict:
+    """The years and units (of `all_units`, from unit_choices) offered in the filter bar."""
     if user.is_admin:
         years = [r[0] for r in db.execute("SELECT DISTINCT year FROM reports ORDER BY year DESC")]
-        units = all_rows(db, "SELECT id, name FROM units ORDER BY name")
-    else:
-        years = [r[0] for r in db.execute("SELECT DISTINCT year FROM reports WHERE unit_id = ? ORDER BY year DESC",
-                                          (user.unit_id,))]
-        units = all_rows(db, "SELECT id, name FROM units WHERE id = ?", (user.unit_id,))
-    return {"years": years, "units": units}
+        return {"years": years, "units": all_units}
+    own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
+    years = [r[0] for r in db.execute("SELECT DISTINCT year FROM reports WHERE unit_id = ? ORDER BY year DESC",
+                                      (own,))]
+    return {"years": years, "units": [unit for unit in all_units if unit.id == own]}
 
 
 def my_todo(db: sqlite_utils.Database, user: User) -> list[dict]:

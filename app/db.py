@@ -88,6 +88,11 @@ def all_rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
     return list(db.query(sql, params))
 
 
+def change_count(db: sqlite_utils.Database, name: str) -> int:
+    """How often the things counted under `name` have changed ('units', 'search'; schema 0009)."""
+    return db.execute("SELECT count FROM change_counts WHERE name = ?", (name,)).fetchone()[0]
+
+
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
 
 

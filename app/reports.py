@@ -1,6 +1,8 @@
 """Reports: creating (new, imported), listing and reading them with their numbered sections."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -190,13 +192,26 @@ def list_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
     return rows
 
 
-def units_for_new_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
-    """The units the user may create or import reports for."""
+class UnitChoice(NamedTuple):
+    """A unit as a choice list shows it."""
+
+    id: int
+    name: str
+
+
+def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:
+    """Every unit by name, as plain tuples: a district has a thousand."""
+    return tuple(UnitChoice(*row) for row in db.execute("SELECT id, name FROM units ORDER BY name"))
+
+
+def units_for_new_reports(user: User, all_units: Sequence[UnitChoice]) -> list[UnitChoice]:
+    """The units (of `all_units`, from unit_choices) the user may create or import reports for."""
     if user.is_admin:
-        return all_rows(db, "SELECT id, name FROM units ORDER BY name")
+        return list(all_units)
     if not can_create_in(user, user.unit_id):
         return []
-    return all_rows(db, "SELECT id, name FROM units WHERE id = ?", (user.unit_id,))
+    own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
+    return [unit for unit in all_units if unit.id == own]
 
 
 def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:

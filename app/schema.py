@@ -352,6 +352,36 @@ def _0008_report_change_count(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0009_change_counts(db: sqlite_utils.Database) -> None:
+    """District-wide change counts: of the unit list, and of what search hits show."""
+    run_script(
+        db,
+        """
+        CREATE TABLE change_counts (name TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+        INSERT INTO change_counts (name) VALUES ('units'), ('search');
+        CREATE TRIGGER units_insert_counts AFTER INSERT ON units
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'units'; END;
+        CREATE TRIGGER units_delete_counts AFTER DELETE ON units
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'units'; END;
+        CREATE TRIGGER units_rename_counts AFTER UPDATE OF name ON units
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name IN ('units', 'search'); END;
+        -- A search hit shows the report's title, year, state and unit, and the section's title and text.
+        CREATE TRIGGER sections_insert_counts AFTER INSERT ON sections
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'search'; END;
+        CREATE TRIGGER sections_delete_counts AFTER DELETE ON sections
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'search'; END;
+        CREATE TRIGGER sections_update_counts AFTER UPDATE OF title, html, deleted_at ON sections
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'search'; END;
+        CREATE TRIGGER reports_insert_counts AFTER INSERT ON reports
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'search'; END;
+        CREATE TRIGGER reports_delete_counts AFTER DELETE ON reports
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'search'; END;
+        CREATE TRIGGER reports_update_counts AFTER UPDATE OF title, preamble_html, status, year, unit_id ON reports
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'search'; END;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -361,6 +391,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0006_sessions", _0006_sessions),
     ("0007_search_scope", _0007_search_scope),
     ("0008_report_change_count", _0008_report_change_count),
+    ("0009_change_counts", _0009_change_counts),
 ]
 
 

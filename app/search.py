@@ -126,7 +126,7 @@ def match_expression(query: str) -> str | None:
     return " AND ".join(parts) if parts else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Hit:
     """One search result: where it is and a highlighted snippet (escaped HTML)."""
 

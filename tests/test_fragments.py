@@ -154,3 +154,16 @@ def test_a_unit_choice_sent_back_with_anything_is_shown_without_a_fault(auth, se
     auth.login("admin")
     response = auth.post("/reports/new", {"unit_id": sent, "year": "abc"}, htmx=False)
     assert response.status_code in (200, 303, 400, 404, 422) and " selected>" not in response.text
+
+
+def test_the_unit_choices_follow_a_renamed_or_removed_unit(app, auth, db):
+    from app.users import get_or_create_unit
+
+    auth.login("admin")
+    unit = get_or_create_unit(db, "待撤销的单位")
+    assert "待撤销的单位" in auth.get("/").text
+    update_unit(db, unit, "改名后的单位", actor_id=1)
+    page = auth.get("/").text
+    assert f'<option value="{unit}">改名后的单位</option>' in page and "待撤销的单位" not in page
+    db.execute("DELETE FROM units WHERE id = ?", (unit,))
+    assert "改名后的单位" not in auth.get("/").text

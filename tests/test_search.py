@@ -128,3 +128,27 @@ def test_an_index_from_an_older_version_is_rebuilt_with_units(tmp_path):
     assert "0007_search_scope" in migrate(db)
     assert [h.heading for h in search(db, get_user(db, editor), "康复")] == ["概况"]
     db.conn.close()
+
+
+def test_a_search_page_kept_in_memory_follows_every_change_and_each_readers_scope(app, auth, db):
+    from app.users import update_unit
+    from tests.conftest import Auth
+
+    rid = app.config["SAMPLE_ID"]
+    sid = db.execute("SELECT id FROM sections WHERE title = '自评结论'").fetchone()[0]
+    auth.login("admin")
+    assert 'class="hit"' not in auth.get("/search?q=托底保障").text
+    editor = Auth(app.test_client())
+    editor.login("editor")
+    editor.post(f"/reports/{rid}/sections/{sid}", {"markdown": "新增的托底保障内容", "version": "1"})
+    found = auth.get("/search?q=托底保障").text
+    assert found.count('class="hit"') == 1 and "草稿" in found
+    assert editor.post(f"/reports/{rid}/submit", {}).status_code == 200
+    assert "待审核" in auth.get("/search?q=托底保障").text  # the state shown with the hit
+    unit_id = db.execute("SELECT unit_id FROM reports WHERE id = ?", (rid,)).fetchone()[0]
+    update_unit(db, unit_id, "荔湾区残联（新名称）", actor_id=1)
+    assert "荔湾区残联（新名称）" in auth.get("/search?q=托底保障").text
+    outsider = Auth(app.test_client())
+    outsider.login("outsider")  # another unit, the same words just after the admin
+    assert 'class="hit"' not in outsider.get("/search?q=托底保障").text
+    assert "荔湾区残联（新名称）" in editor.get("/search?q=托底保障").text

@@ -11,9 +11,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from flask import g, render_template
+from flask import current_app, g, render_template
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+
+from ..db import change_count
+from ..reports import UnitChoice, unit_choices
 
 # Stands for the reader's CSRF token (new on every request) inside a kept fragment. Requests with NUL
 # are refused and nh3 drops it, so no user text can contain it.
@@ -84,6 +87,8 @@ report_pages = FragmentCache(MAX_PAGES, MAX_PAGE_BYTES, weigh=lambda pieces: sum
 sections_cache = FragmentCache(MAX_FRAGMENTS)
 outline_cache = FragmentCache(MAX_FRAGMENTS // 40)  # one entry per report outline in use
 options_cache = FragmentCache(8)  # the district's unit list (and an old one while it changes)
+unit_lists = FragmentCache(4)
+search_pages = FragmentCache(256)  # a page of hits is a few KB
 
 
 @contextmanager
@@ -154,10 +159,27 @@ def outline_html(sections) -> Markup:
 
 
 def unit_options(units, selected=None) -> Markup:
-    """The <option>s of a unit choice, `selected` (an id) marked: a district has a thousand units."""
-    key = tuple((unit["id"], unit["name"]) for unit in units)
+    """The <option>s of a unit choice (UnitChoice pairs), `selected` (an id) marked: a district has a thousand."""
+    key = tuple(units)  # (id, name) pairs
     html = options_cache.kept(key, lambda: render_template("_unit_options.html", units=units))
     chosen = str(selected if selected is not None else "").strip()
     if chosen.isdecimal() and chosen.isascii():  # a form sent back may hold anything
         html = html.replace(f'<option value="{int(chosen)}">', f'<option value="{int(chosen)}" selected>', 1)
     return Markup(html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
+
+
+def this_database() -> str:
+    """Which database a kept value came from: tests run many apps in one process, each over its own file."""
+    return current_app.config["DATABASE"]
+
+
+def kept_unit_choices(db) -> tuple[UnitChoice, ...]:
+    """Every unit by name, kept until one is added, removed or renamed (the dashboard shows them twice)."""
+    return unit_lists.kept((this_database(), change_count(db, "units")), lambda: unit_choices(db))
+
+
+def kept_search(db, scope: int | None, query: str, page: int, find: Callable[[], tuple]) -> tuple:
+    """A page of search results (what `find()` returns), kept until any report text, title or state changes."""
+    # Ranking reads every match of a common word in the district (tens of milliseconds); the next page,
+    # the way back and colleagues looking for the same word are then served from memory.
+    return search_pages.kept((this_database(), change_count(db, "search"), scope, query, page), find)

@@ -14,6 +14,7 @@ from ..reports import units_for_new_reports
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
 from ..workflow import waiting_for
+from .fragments import kept_search, kept_unit_choices
 
 bp = Blueprint("main", __name__)
 SEARCH_PAGE = 20
@@ -37,6 +38,7 @@ def index():
     filters = Filters.from_args(request.args)
     reports, total = list_page(db, current_user, filters)
     todo = [(r, note) for r in my_todo(db, current_user) if (note := waiting_for(r, current_user))]
+    all_units = kept_unit_choices(db)
 
     def link(**changes):
         """This list's URL with some filters changed (page back to 1 unless given)."""
@@ -47,9 +49,9 @@ def index():
 
     return render_template(
         "index.html", reports=reports, total=total, todo=todo, filters=filters, link=link,
-        counts=status_counts(db, current_user, filters), choices=filter_choices(db, current_user),
+        counts=status_counts(db, current_user, filters), choices=filter_choices(db, current_user, all_units),
         pages=max(1, -(-total // PAGE_SIZE)), sort_labels=SORT_LABELS,
-        units=units_for_new_reports(db, current_user), default_year=date.today().year - 1, form={},
+        units=units_for_new_reports(current_user, all_units), default_year=date.today().year - 1, form={},
     )
 
 
@@ -58,8 +60,15 @@ def search():
     """Find words (two-character Chinese words included) in the titles and text of my reports."""
     query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    hits = run_search(get_db(), current_user, query, limit=SEARCH_PAGE + 1,
-                      offset=(page - 1) * SEARCH_PAGE) if query else []
+    hits, capped = [], False
+    if query:
+        db = get_db()
+
+        def find() -> tuple:
+            found = run_search(db, current_user, query, limit=SEARCH_PAGE + 1, offset=(page - 1) * SEARCH_PAGE)
+            return found, bool(found) and more_than_pool(db, current_user, query)
+
+        # The hits depend only on the words, the page and the reader's scope: every unit, or their own.
+        hits, capped = kept_search(db, None if current_user.is_admin else current_user.unit_id, query, page, find)
     return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page,
-                           more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL,
-                           capped=bool(hits) and more_than_pool(get_db(), current_user, query))
+                           more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL, capped=capped)

@@ -1,6 +1,6 @@
 """Report pages: create, import, read, edit the header, export."""
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_db
@@ -25,7 +25,16 @@ from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from .form import form_context
-from .fragments import BLOCK_MARK, all_sections, outline_html, page_around, report_block, section_renderer
+from .fragments import (
+    BLOCK_MARK,
+    all_sections,
+    kept_unit_choices,
+    outline_html,
+    page_around,
+    report_block,
+    section_renderer,
+    this_database,
+)
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -67,7 +76,7 @@ def new():
 def import_report():
     """Import a report (Markdown, text, Word or our JSON): first a preview of the outline, then create."""
     db = get_db()
-    units = units_for_new_reports(db, current_user)
+    units = units_for_new_reports(current_user, kept_unit_choices(db))
     if request.method == "GET":
         return render_template("reports/import.html", error=None, form={}, units=units)
     fmt = request.form.get("format", "auto")
@@ -126,9 +135,7 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    # The database too: tests run many apps in one process, each over its own file.
-    reader = (current_app.config["DATABASE"], request.script_root, current_user.id, current_user.role,
-              current_user.unit_id)
+    reader = (this_database(), request.script_root, current_user.id, current_user.role, current_user.unit_id)
     block = report_block(report, reader, lambda: render_template("reports/_report.html",
                                                                  **report_context(db, report)))
     page = render_template("reports/show.html", report=report, report_block=BLOCK_MARK)
