@@ -1,9 +1,10 @@
-"""Rendered parts of the report page, kept between requests: a long report's page is costly to build.
+"""Pages and parts of pages kept in memory between requests: a long report's page is costly to build.
 
-Each entry is keyed by everything its HTML shows, so a change simply makes a new key and the old entry
-ages out: nothing to invalidate. The whole report block is keyed by the report's change count, which
+Each entry is keyed by everything it shows, so a change simply makes a new key and the old entry ages
+out: nothing to invalidate. The whole report block is keyed by the report's change count, which
 triggers in the database raise on every change to anything the page shows (schema 0008); a section by
-its text, number, title and the reader's rights.
+its text, number, title and the reader's rights; the unit list and pages of search hits by the
+district-wide counts in change_counts (schema 0009).
 """
 
 import threading
