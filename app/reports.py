@@ -204,14 +204,14 @@ def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:
     return tuple(UnitChoice(*row) for row in db.execute("SELECT id, name FROM units ORDER BY name"))
 
 
-def units_for_new_reports(user: User, all_units: Sequence[UnitChoice]) -> list[UnitChoice]:
+def units_for_new_reports(user: User, all_units: Sequence[UnitChoice]) -> tuple[UnitChoice, ...]:
     """The units (of `all_units`, from unit_choices) the user may create or import reports for."""
     if user.is_admin:
-        return list(all_units)
+        return tuple(all_units)  # the kept tuple itself, not a copy of a thousand
     if not can_create_in(user, user.unit_id):
-        return []
+        return ()
     own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
-    return [unit for unit in all_units if unit.id == own]
+    return tuple(unit for unit in all_units if unit.id == own)
 
 
 def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:

@@ -19,8 +19,9 @@ from markupsafe import Markup
 from ..db import change_count
 from ..reports import UnitChoice, unit_choices
 
-# Stands for the reader's CSRF token (new on every request) inside a kept fragment. Requests with NUL
-# are refused and nh3 drops it, so no user text can contain it.
+# Stands for the reader's CSRF token (new on every request) inside a kept fragment: every csrf_token()
+# gives it while one is built (_csrf_stand_in). Requests with NUL are refused and nh3 drops it, so no
+# user text can contain it.
 CSRF_MARK = "\x00csrf\x00"
 CSRF_MARK_BYTES = CSRF_MARK.encode()
 # Stands for the kept report block in the page rendered around it (user text cannot hold NUL either).
@@ -132,7 +133,11 @@ def section_renderer(context: dict):
     report = context["report"]
     comments, year_refs = context.get("comments") or {}, context.get("year_refs") or {}
     rights = (report["id"], context["editable"], context["can_comment"], context["can_reply"])
-    token = generate_csrf() if context["can_comment"] else None
+    token = generate_csrf()  # the stand-in itself while the whole block is being built for keeping
+
+    def build(section) -> str:
+        with _csrf_stand_in():
+            return render_template("reports/_section.html", **context, section=section)
 
     def render(section) -> Markup:
         if comments.get(section.id) or year_refs.get(section.id):
@@ -140,9 +145,8 @@ def section_renderer(context: dict):
             return Markup(render_template("reports/_section.html", **context, section=section))  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
         key = (*rights, section.id, section.version, section.number, section.level, section.title,
                section.has_children, section.stale, hash(section.html))
-        html = sections_cache.kept(key, lambda: render_template("reports/_section.html", **context, section=section,
-                                                                 csrf=CSRF_MARK))
-        return Markup(html.replace(CSRF_MARK, token) if token else html)  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
+        html = sections_cache.kept(key, lambda: build(section))
+        return Markup(html if token == CSRF_MARK else html.replace(CSRF_MARK, token))  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
 
     return render
 
