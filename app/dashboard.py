@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import sqlite_utils
 
@@ -18,10 +19,13 @@ SORTS = {
     "status": "CASE reports.status WHEN 'draft' THEN 0 WHEN 'submitted' THEN 1 WHEN 'reviewed' THEN 2"
               " ELSE 3 END, reports.updated_at DESC, reports.id",
 }
-SORT_LABELS = {"updated": "最后修改", "year": "年度", "unit": "单位", "status": "状态"}
+# A drop-down of more units than this is hard to use (a district has a thousand) and heavy to send on
+# every visit: the filter then asks for part of a unit's name, and new reports get a page of their own.
+MANY_UNITS = 30
+UNIT_NAME_CHARS = 100
 
 
-@dataclass
+@dataclass(frozen=True)
 class Filters:
     """What the list is narrowed to; None means any."""
 
@@ -30,6 +34,7 @@ class Filters:
     status: str | None = None
     sort: str = "updated"
     page: int = 1
+    unit_name: str | None = None  # part of a unit's name, for when there are too many units to list
 
     @classmethod
     def from_args(cls, args) -> "Filters":
@@ -40,7 +45,14 @@ class Filters:
 
         status = args.get("status") if args.get("status") in STATUS_LABELS else None
         sort = args.get("sort") if args.get("sort") in SORTS else "updated"
-        return cls(number("year"), number("unit"), status, sort, max(1, number("page") or 1))
+        unit_name = str(args.get("unit_name", "")).strip()[:UNIT_NAME_CHARS] or None
+        return cls(year=number("year"), unit_id=number("unit"), status=status, sort=sort,
+                   page=max(1, number("page") or 1), unit_name=unit_name)
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything but the order and the page is chosen."""
+        return any(value is not None for value in (self.year, self.unit_id, self.status, self.unit_name))
 
 
 def _where(user: User, filters: Filters, status: bool = True) -> tuple[str, dict]:
@@ -59,6 +71,10 @@ def _where(user: User, filters: Filters, status: bool = True) -> tuple[str, dict
     if filters.unit_id is not None:
         clauses.append("reports.unit_id = :unit")
         params["unit"] = filters.unit_id
+    if filters.unit_name is not None:
+        # instr, not LIKE: the person's % and _ are plain characters, with nothing to escape.
+        clauses.append("reports.unit_id IN (SELECT id FROM units WHERE instr(name, :unit_name) > 0)")
+        params["unit_name"] = filters.unit_name
     if status and filters.status is not None:
         clauses.append("reports.status = :status")
         params["status"] = filters.status
@@ -95,15 +111,26 @@ def list_page(db: sqlite_utils.Database, user: User, filters: Filters) -> tuple[
     return rows, total
 
 
-def filter_choices(db: sqlite_utils.Database, user: User, all_units: Sequence[UnitChoice]) -> dict:
-    """The years and units (of `all_units`, from unit_choices) offered in the filter bar."""
+def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
+    """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
     if user.is_admin:
-        years = [r[0] for r in db.execute("SELECT DISTINCT year FROM reports ORDER BY year DESC")]
-        return {"years": years, "units": all_units}
+        return all_units
     own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
-    years = [r[0] for r in db.execute("SELECT DISTINCT year FROM reports WHERE unit_id = ? ORDER BY year DESC",
-                                      (own,))]
-    return {"years": years, "units": [unit for unit in all_units if unit.id == own]}
+    return [unit for unit in all_units if unit.id == own]
+
+
+def report_years(db: sqlite_utils.Database, user: User) -> list[int]:
+    """The years that have reports the user may list, latest first (the filter's choice of year)."""
+    if user.is_admin:
+        return [r[0] for r in db.execute("SELECT DISTINCT year FROM reports ORDER BY year DESC")]
+    return [r[0] for r in db.execute("SELECT DISTINCT year FROM reports WHERE unit_id = ? ORDER BY year DESC",
+                                     (user.unit_id,))]
+
+
+def units_named(all_units: Sequence[UnitChoice], part: str, limit: int) -> list[UnitChoice]:
+    """The first `limit` units (of `all_units`, by name) whose name contains `part`."""
+    part = part.strip()[:UNIT_NAME_CHARS]
+    return list(islice((unit for unit in all_units if part in unit.name), limit))
 
 
 def my_todo(db: sqlite_utils.Database, user: User) -> list[dict]:

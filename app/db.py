@@ -89,7 +89,7 @@ def all_rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
 
 
 def change_count(db: sqlite_utils.Database, name: str) -> int:
-    """How often the things counted under `name` have changed ('units', 'search'; schema 0009)."""
+    """How often the things counted under `name` have changed ('units', 'search', 'reports'; schema 0009, 0010)."""
     return db.execute("SELECT count FROM change_counts WHERE name = ?", (name,)).fetchone()[0]
 
 

@@ -3,7 +3,7 @@
 import re
 import sys
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from .backup import BackupError, Check, backup, describe, restore
 from .cli import _db, _operator
-from .reports import InvalidInput
+from .reports import InvalidInput, year_to_report
 from .seedscale import seed_scale
 from .users import generate_password
 
@@ -154,7 +154,7 @@ def seed_scale_command(units, years, sections, last_year, password, seed):
 
     try:
         made = seed_scale(db, _operator(db), units, years, sections,
-                          last_year=last_year or date.today().year - 1, password=password, seed=seed,
+                          last_year=last_year or year_to_report(), password=password, seed=seed,
                           progress=progress)
     except InvalidInput as error:
         raise click.ClickException(str(error)) from None

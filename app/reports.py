@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import NamedTuple
 
 import sqlite_utils
@@ -197,6 +198,11 @@ class UnitChoice(NamedTuple):
 
     id: int
     name: str
+
+
+def year_to_report() -> int:
+    """The year a report written now is about: each spring's 自评 covers the year just past."""
+    return date.today().year - 1
 
 
 def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:

@@ -382,6 +382,25 @@ def _0009_change_counts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0010_report_list_count(db: sqlite_utils.Database) -> None:
+    """A district-wide count of changes to any report row, for the kept report list of the home page."""
+    # The list shows each report's unit, year, title, state, last change and its author, and the last
+    # workflow step: a change to any of them raises that report's change_count (0008), an update of
+    # the row itself, so counting every insert, update and delete of a report row covers them all.
+    run_script(
+        db,
+        """
+        INSERT INTO change_counts (name) VALUES ('reports');
+        CREATE TRIGGER reports_insert_list_count AFTER INSERT ON reports
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'reports'; END;
+        CREATE TRIGGER reports_delete_list_count AFTER DELETE ON reports
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'reports'; END;
+        CREATE TRIGGER reports_update_list_count AFTER UPDATE ON reports
+            BEGIN UPDATE change_counts SET count = count + 1 WHERE name = 'reports'; END;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -392,6 +411,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0007_search_scope", _0007_search_scope),
     ("0008_report_change_count", _0008_report_change_count),
     ("0009_change_counts", _0009_change_counts),
+    ("0010_report_list_count", _0010_report_list_count),
 ]
 
 

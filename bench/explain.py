@@ -2,8 +2,9 @@
 
     python -m bench.explain --db /tmp/district.sqlite > plans.md
 
-Requests go through the real app in-process (test client); every statement its connections run
-is recorded (with its bound values), then explained and, for reads, timed on the database. Full
+Requests go through the real app in-process (test client), each as on the first view after a change
+(kept pages, lists and hits forgotten); every statement its connections run is recorded (with its
+bound values), then explained and, for reads, timed on the database. Full
 table scans are marked ⚠. Writes a Markdown section to stdout.
 """
 
@@ -37,6 +38,7 @@ def main() -> None:
     from app.search import register_functions
     from app.shares import create_share
     from app.users import create_user, get_or_create_unit, get_user
+    from bench.service import forget_kept_pages
 
     setup = database.connect(str(args.db))
     tag = str(int(time.time()))
@@ -68,6 +70,7 @@ def main() -> None:
     pages = [
         ("首页（填报人）", lambda: editor.get("/")),
         ("首页（管理员，全区）", lambda: admin_client.get("/")),
+        ("首页（管理员，单位名称含“教育”）", lambda: admin_client.get("/?unit_name=教育")),
         ("报告页", lambda: editor.get(f"/reports/{report_id}")),
         ("保存一个部分", lambda: editor.post(f"/reports/{report_id}/sections/{section_id}",
                                        data={"markdown": "康复服务覆盖率达到98%。", "version": version},
@@ -84,7 +87,8 @@ def main() -> None:
     print("行数：" + "，".join(f"{t} {n:,}" for t, n in counts.items()) + "\n")
     for label, request in pages:
         if "保存" not in label:
-            request()  # warm: templates compiled, caches filled
+            request()  # warm: templates compiled, unchanged sections kept
+        forget_kept_pages()  # but the page itself, the list or the hits as on the first view after a change
         recorded.clear()
         started = time.perf_counter()
         status = request().status_code

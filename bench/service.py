@@ -42,13 +42,13 @@ def fastest(request, tries: int, before=None) -> float:
 
 
 def forget_kept_pages() -> None:
-    """What the next request finds after a change: the whole page, unit list and hits built anew.
+    """What the next request finds after a change: the whole page, unit list, hits and report list built anew.
 
     (Sections of the report that did not change stay kept, as they would.)
     """
     from app.views import fragments
 
-    for cache in (fragments.report_pages, fragments.search_pages, fragments.unit_lists):
+    for cache in (fragments.report_pages, fragments.search_pages, fragments.unit_lists, fragments.report_lists):
         cache.clear()
 
 

@@ -152,8 +152,11 @@ def test_the_unit_choice_marks_the_chosen_unit_and_follows_new_units(app, auth, 
 @pytest.mark.parametrize("sent", ["abc", "１", "1 OR 1=1", "-1", "99999999999999999999", '"><script>'])
 def test_a_unit_choice_sent_back_with_anything_is_shown_without_a_fault(auth, sent):
     auth.login("admin")
-    response = auth.post("/reports/new", {"unit_id": sent, "year": "abc"}, htmx=False)
-    assert response.status_code in (200, 303, 400, 404, 422) and " selected>" not in response.text
+    for form in ("/reports", "/reports/import"):
+        response = auth.post(form, {"unit_id": sent, "year": "abc"}, htmx=False)
+        # Refused with the form shown again, none of the units marked as chosen.
+        assert response.status_code == 422 and 'name="unit_id"' in response.text
+        assert " selected>" not in response.text
 
 
 def test_the_unit_choices_follow_a_renamed_or_removed_unit(app, auth, db):

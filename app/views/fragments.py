@@ -3,8 +3,8 @@
 Each entry is keyed by everything it shows, so a change simply makes a new key and the old entry ages
 out: nothing to invalidate. The whole report block is keyed by the report's change count, which
 triggers in the database raise on every change to anything the page shows (schema 0008); a section by
-its text, number, title and the reader's rights; the unit list and pages of search hits by the
-district-wide counts in change_counts (schema 0009).
+its text, number, title and the reader's rights; the unit list, pages of search hits and the home
+page's list of reports by the district-wide counts in change_counts (schema 0009, 0010).
 """
 
 import threading
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from flask import current_app, g, render_template
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
@@ -91,6 +91,7 @@ outline_cache = FragmentCache(MAX_FRAGMENTS // 40)  # one entry per report outli
 options_cache = FragmentCache(8)  # the district's unit list (and an old one while it changes)
 unit_lists = FragmentCache(4)
 search_pages = FragmentCache(256)  # a page of hits is a few KB
+report_lists = FragmentCache(256)  # the home page's list: fifty rows, 20 KB at most
 
 
 @contextmanager
@@ -188,3 +189,11 @@ def kept_search(db, scope: int | None, query: str, page: int, find: Callable[[],
     # Ranking reads every match of a common word in the district (tens of milliseconds); the next page,
     # the way back and colleagues looking for the same word are then served from memory.
     return search_pages.kept((this_database(), change_count(db, "search"), scope, query, page), find)
+
+
+def kept_report_list(db, scope: int | None, filters, make: Callable[[], tuple]) -> tuple:
+    """The home page's years and list of reports (what `make()` returns), kept until any report changes."""
+    # Counting a district's ten thousand reports by state and rendering fifty rows is most of the home
+    # page's cost; the list depends only on the filters and the reader's scope (every unit, or theirs).
+    key = (this_database(), request.script_root, change_count(db, "reports"), scope, filters)
+    return report_lists.kept(key, make)

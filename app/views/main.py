@@ -1,23 +1,34 @@
 """The home page (dashboard of reports), search, and the health check."""
 
 import sqlite3
-from datetime import date
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import db as database
 from .. import get_db
 from .. import search as fulltext
-from ..dashboard import PAGE_SIZE, SORT_LABELS, Filters, filter_choices, list_page, my_todo, status_counts
-from ..reports import units_for_new_reports
+from ..dashboard import (
+    MANY_UNITS,
+    PAGE_SIZE,
+    Filters,
+    list_page,
+    my_todo,
+    report_years,
+    status_counts,
+    units_named,
+    visible_units,
+)
+from ..reports import units_for_new_reports, year_to_report
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
 from ..workflow import waiting_for
-from .fragments import kept_search, kept_unit_choices
+from .fragments import kept_report_list, kept_search, kept_unit_choices
 
 bp = Blueprint("main", __name__)
 SEARCH_PAGE = 20
+UNIT_SUGGESTIONS = 20
 
 
 @bp.get("/healthz")
@@ -36,23 +47,41 @@ def index():
     """My to-do list, then every report I may see: filtered, counted by state, sorted, paged."""
     db = get_db()
     filters = Filters.from_args(request.args)
-    reports, total = list_page(db, current_user, filters)
     todo = [(r, note) for r in my_todo(db, current_user) if (note := waiting_for(r, current_user))]
     all_units = kept_unit_choices(db)
+    filter_units = visible_units(current_user, all_units)
 
     def link(**changes):
         """This list's URL with some filters changed (page back to 1 unless given)."""
-        values = {"year": filters.year, "unit": filters.unit_id, "status": filters.status,
-                  "sort": filters.sort, "page": 1, **changes}
+        values = {"year": filters.year, "unit": filters.unit_id, "unit_name": filters.unit_name,
+                  "status": filters.status, "sort": filters.sort, "page": 1, **changes}
         return url_for("main.index", **{k: v for k, v in values.items() if v not in (None, "", 1)
                                         or (k == "page" and v != 1)})
 
+    def years_and_list() -> tuple[list[int], Markup]:
+        """The years to choose from and the list itself, for fragments.kept_report_list to keep."""
+        reports, total = list_page(db, current_user, filters)
+        html = render_template(
+            "_report_list.html", reports=reports, total=total, filters=filters, link=link,
+            counts=status_counts(db, current_user, filters), pages=max(1, -(-total // PAGE_SIZE)))
+        return report_years(db, current_user), Markup(html)  # noqa: S704 # nosec B704 - our own template's output
+
+    scope = None if current_user.is_admin else current_user.unit_id
+    years, report_list = kept_report_list(db, scope, filters, years_and_list)
+    chosen_unit = next((unit for unit in filter_units if unit.id == filters.unit_id), None) if filters.unit_id else None
     return render_template(
-        "index.html", reports=reports, total=total, todo=todo, filters=filters, link=link,
-        counts=status_counts(db, current_user, filters), choices=filter_choices(db, current_user, all_units),
-        pages=max(1, -(-total // PAGE_SIZE)), sort_labels=SORT_LABELS,
-        units=units_for_new_reports(current_user, all_units), default_year=date.today().year - 1, form={},
+        "index.html", todo=todo, filters=filters, years=years, filter_units=filter_units,
+        chosen_unit=chosen_unit, report_list=report_list, many_units=MANY_UNITS,
+        units=units_for_new_reports(current_user, all_units), default_year=year_to_report(), form={},
     )
+
+
+@bp.get("/units/suggest")
+def suggest_units():
+    """Names of the units I may see that contain what is typed, as <option>s for a <datalist>."""
+    units = visible_units(current_user, kept_unit_choices(get_db()))
+    found = units_named(units, request.args.get("unit_name", ""), UNIT_SUGGESTIONS)
+    return render_template("_unit_suggestions.html", units=found)
 
 
 @bp.get("/search")

@@ -10,7 +10,7 @@ from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import parse_upload, read_upload
 from ..numbering import number_outline
-from ..permissions import can_create_in, can_edit, require_edit
+from ..permissions import NotAllowed, can_create_in, can_edit, require_edit
 from ..printing import content_disposition, download_name, from_report
 from ..reports import (
     InvalidInput,
@@ -20,6 +20,7 @@ from ..reports import (
     standard_outline,
     units_for_new_reports,
     update_header,
+    year_to_report,
 )
 from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
@@ -61,13 +62,31 @@ def _unit_name(db, unit_id: int) -> str:
     return row[0]
 
 
+def _new_form(error: str | None = None, status: int = 200):
+    """The page for creating a report from the standard outline, with what was sent and why it failed."""
+    units = units_for_new_reports(current_user, kept_unit_choices(get_db()))
+    if not units and not current_user.is_admin:
+        raise NotAllowed("您没有新建报告的权限：只有本单位的填报人和管理员可以新建。")
+    return render_template("reports/new.html", error=error, form=request.form, units=units,
+                           default_year=year_to_report()), status
+
+
+@bp.get("/new")
+def new_page():
+    """The create form on a page of its own: the home page links here when there are many units to choose from."""
+    return _new_form()
+
+
 @bp.post("")
 def new():
     """Create a report from the standard outline for a unit and year."""
     db = get_db()
-    unit_id = _unit_id(db)
-    year = check_year(request.form.get("year", ""))
-    outline = standard_outline(_unit_name(db, unit_id), year)
+    try:
+        year = check_year(request.form.get("year", ""))  # first: a new unit named in the form is made at once
+        unit_id = _unit_id(db)
+        outline = standard_outline(_unit_name(db, unit_id), year)
+    except InvalidInput as error:
+        return _new_form(str(error), 422)
     report_id = create(db, current_user, unit_id, year, outline, how="新建")
     return redirect(url_for("reports.show", report_id=report_id), code=303)
 

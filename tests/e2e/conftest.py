@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _flask(env: dict, *args: str) -> str:
+def flask(env: dict, *args: str) -> str:
     """Run `flask --app app <args>` in the repo root; fail the session with its output if it fails."""
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=REPO_ROOT,
                           env=env, capture_output=True, text=True, timeout=60, check=False)
@@ -38,22 +39,21 @@ def _flask(env: dict, *args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """The real site on a free loopback port, over a fresh database; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    env = {
+def site_env(tmp: Path, **extra: str) -> dict:
+    """The environment of a site over a fresh database in `tmp`, with the e2e admin password."""
+    return {
         **os.environ,
         "FLASK_DATABASE": str(tmp / "e2e.sqlite"),
         "FLASK_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "FLASK_SECRET_KEY": "e2e-" + secrets.token_urlsafe(32),
         "PYTHONUNBUFFERED": "1",
+        **extra,
     }
-    # First-run set-up: the admin and sample report 1 (serve would do the same at start).
-    _flask(env, "first-run")
-    for username in ("editor", "reviewer", "approver"):
-        _flask(env, "create-user", username, "--role", username, "--unit", UNIT,
-               "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
+
+
+@contextmanager
+def served(tmp: Path, env: dict):
+    """`flask serve` over env's database on a free loopback port, up until the block ends; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp / "server.log"
@@ -82,6 +82,20 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real site on a free loopback port, over a fresh database; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = site_env(tmp)
+    # First-run set-up: the admin and sample report 1 (serve would do the same at start).
+    flask(env, "first-run")
+    for username in ("editor", "reviewer", "approver"):
+        flask(env, "create-user", username, "--role", username, "--unit", UNIT,
+              "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
+    with served(tmp, env) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the whole run (Debian's, not a downloaded one)."""
     with sync_playwright() as p:
@@ -91,25 +105,28 @@ def browser():
         browser.close()
 
 
+def log_in(browser, base: str, username: str):
+    """A fresh, separate browser context on the site at `base`, logged in as `username` via the form."""
+    context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORDS[username])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
 @pytest.fixture
 def login(server, browser):
     """login('editor') → a fresh, separate browser context's page, logged in via the form."""
-    contexts = []
+    pages = []
 
     def _login(username: str = "editor"):
-        context = browser.new_context(base_url=server, viewport={"width": 1366, "height": 768},
-                                      locale="zh-CN")
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORDS[username])
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(lambda url: "/login" not in url)
-        return page
+        pages.append(log_in(browser, server, username))
+        return pages[-1]
 
     yield _login
-    for context in contexts:
-        context.close()
-
+    for page in pages:
+        page.context.close()
