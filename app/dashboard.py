@@ -111,6 +111,12 @@ def list_page(db: sqlite_utils.Database, user: User, filters: Filters) -> tuple[
     return rows, total
 
 
+def reader_scope(user: User) -> str | int | None:
+    """Whose reports a reader may list, as a key for kept lists: "all" for admins, else their unit."""
+    # Not None for everyone: a unit user without a unit (made by hand in the database) sees nothing.
+    return "all" if user.is_admin else user.unit_id
+
+
 def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
     """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
     if user.is_admin:

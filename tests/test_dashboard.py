@@ -236,3 +236,15 @@ def test_a_new_unit_is_not_made_for_a_report_refused_for_its_year(auth, db):
     refused = auth.post("/reports", {"unit_name": "广州市荔湾区新设局", "year": "二〇二四"}, htmx=False)
     assert refused.status_code == 422 and 'value="广州市荔湾区新设局"' in refused.text
     assert db.execute("SELECT count(*) FROM units WHERE name = '广州市荔湾区新设局'").fetchone()[0] == 0
+
+
+def test_a_unit_user_without_a_unit_never_gets_the_admins_kept_list_or_hits(app, db, client):
+    admin = Auth(app.test_client())
+    admin.login("admin")
+    assert f"<td>{UNIT}</td>" in admin.get("/").text and "自评" in admin.get("/search?q=康复").text
+    db.execute("UPDATE users SET unit_id = NULL WHERE username = 'viewer'")  # by hand: the site refuses it
+    db.conn.commit()
+    viewer = Auth(client)
+    viewer.login("viewer")
+    assert f"<td>{UNIT}</td>" not in viewer.get("/").text
+    assert "没有找到" in viewer.get("/search?q=康复").text

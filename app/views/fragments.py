@@ -184,14 +184,14 @@ def kept_unit_choices(db) -> tuple[UnitChoice, ...]:
     return unit_lists.kept((this_database(), change_count(db, "units")), lambda: unit_choices(db))
 
 
-def kept_search(db, scope: int | None, query: str, page: int, find: Callable[[], tuple]) -> tuple:
+def kept_search(db, scope: str | int | None, query: str, page: int, find: Callable[[], tuple]) -> tuple:
     """A page of search results (what `find()` returns), kept until any report text, title or state changes."""
     # Ranking reads every match of a common word in the district (tens of milliseconds); the next page,
     # the way back and colleagues looking for the same word are then served from memory.
     return search_pages.kept((this_database(), change_count(db, "search"), scope, query, page), find)
 
 
-def kept_report_list(db, scope: int | None, filters, make: Callable[[], tuple]) -> tuple:
+def kept_report_list(db, scope: str | int | None, filters, make: Callable[[], tuple]) -> tuple:
     """The home page's years and list of reports (what `make()` returns), kept until any report changes."""
     # Counting a district's ten thousand reports by state and rendering fifty rows is most of the home
     # page's cost; the list depends only on the filters and the reader's scope (every unit, or theirs).

@@ -15,6 +15,7 @@ from ..dashboard import (
     Filters,
     list_page,
     my_todo,
+    reader_scope,
     report_years,
     status_counts,
     units_named,
@@ -66,8 +67,7 @@ def index():
             counts=status_counts(db, current_user, filters), pages=max(1, -(-total // PAGE_SIZE)))
         return report_years(db, current_user), Markup(html)  # noqa: S704 # nosec B704 - our own template's output
 
-    scope = None if current_user.is_admin else current_user.unit_id
-    years, report_list = kept_report_list(db, scope, filters, years_and_list)
+    years, report_list = kept_report_list(db, reader_scope(current_user), filters, years_and_list)
     chosen_unit = next((unit for unit in filter_units if unit.id == filters.unit_id), None) if filters.unit_id else None
     return render_template(
         "index.html", todo=todo, filters=filters, years=years, filter_units=filter_units,
@@ -98,6 +98,6 @@ def search():
             return found, bool(found) and more_than_pool(db, current_user, query)
 
         # The hits depend only on the words, the page and the reader's scope: every unit, or their own.
-        hits, capped = kept_search(db, None if current_user.is_admin else current_user.unit_id, query, page, find)
+        hits, capped = kept_search(db, reader_scope(current_user), query, page, find)
     return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page,
                            more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL, capped=capped)
