@@ -24,6 +24,11 @@ def can_create_in(user: User, unit_id: int) -> bool:
     return user.is_admin or (user.role == "editor" and user.unit_id == unit_id)
 
 
+def can_create_reports(user: User) -> bool:
+    """Whether the user may make new reports at all: the new-report and import pages are for them."""
+    return user.is_admin or (user.role == "editor" and user.unit_id is not None)
+
+
 def require_view(user: User, report: dict) -> None:
     """Raise NotAllowed unless the user may read the report."""
     if not can_view(user, report):

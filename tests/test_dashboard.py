@@ -162,12 +162,16 @@ def test_a_refused_new_report_shows_the_form_again_with_the_reason(auth, app, db
 def test_only_those_who_may_create_reports_get_the_new_report_page(app, db, client):
     viewer = Auth(client)
     viewer.login("viewer")
-    refused = viewer.get("/reports/new")
-    assert refused.status_code == 403 and "没有新建报告的权限" in refused.text
+    for page in ("/reports/new", "/reports/import"):
+        refused = viewer.get(page)
+        assert refused.status_code == 403 and "没有新建或导入报告的权限" in refused.text
+    home = viewer.get("/").text  # nothing offered that would be refused
+    assert "导入报告" not in home and "按标准提纲新建" not in home
     editor = Auth(app.test_client())
     editor.login("editor")
     page = editor.get("/reports/new").text
     assert page.count("<option") == 1 and UNIT in page
+    assert "导入报告" in editor.get("/").text and editor.get("/reports/import").status_code == 200
 
 
 def test_with_few_units_the_home_page_keeps_its_lists(auth, app, db):

@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from .. import clock, close_db, get_db, login_manager, sessions
 from ..form_model import FormInputError
-from ..permissions import NotAllowed
+from ..permissions import NotAllowed, can_create_reports
 from ..printing import NoCJKFont
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sections import TooLarge
@@ -229,7 +229,8 @@ def install(app: Flask) -> None:
 
     zone = app.config["TIMEZONE"]
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES, unit_options=unit_options)
+    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES, unit_options=unit_options,
+                                 can_create_reports=can_create_reports)
 
     app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,

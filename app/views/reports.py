@@ -10,7 +10,7 @@ from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import parse_upload, read_upload
 from ..numbering import number_outline
-from ..permissions import NotAllowed, can_create_in, can_edit, require_edit
+from ..permissions import NotAllowed, can_create_in, can_create_reports, can_edit, require_edit
 from ..printing import content_disposition, download_name, from_report
 from ..reports import (
     InvalidInput,
@@ -64,11 +64,16 @@ def _unit_name(db, unit_id: int) -> str:
 
 def _new_form(error: str | None = None, status: int = 200):
     """The page for creating a report from the standard outline, with what was sent and why it failed."""
+    _require_create()
     units = units_for_new_reports(current_user, kept_unit_choices(get_db()))
-    if not units and not current_user.is_admin:
-        raise NotAllowed("您没有新建报告的权限：只有本单位的填报人和管理员可以新建。")
     return render_template("reports/new.html", error=error, form=request.form, units=units,
                            default_year=year_to_report()), status
+
+
+def _require_create() -> None:
+    """Refuse the new-report and import pages to those who may not make reports."""
+    if not can_create_reports(current_user):
+        raise NotAllowed("您没有新建或导入报告的权限：只有填报人（本单位）和管理员可以。")
 
 
 @bp.get("/new")
@@ -94,6 +99,7 @@ def new():
 @bp.route("/import", methods=["GET", "POST"])
 def import_report():
     """Import a report (Markdown, text, Word or our JSON): first a preview of the outline, then create."""
+    _require_create()
     db = get_db()
     units = units_for_new_reports(current_user, kept_unit_choices(db))
     if request.method == "GET":

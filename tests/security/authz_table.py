@@ -61,7 +61,8 @@ RESOLVE = grid(editor=(A, A, A, D), reviewer=(A, A, A, D), approver=(A, A, A, D)
 SHARE_WRITE = grid(editor=OK, reviewer=OK, approver=OK, admin=OK, others=DENY, **GONE)
 # New reports (new, import, next year's): the unit's 填报人 or the admin.
 CREATE = grid(editor=OK, admin=OK, others=DENY, **GONE)
-# The new-report page: whoever may create a report in some unit (an editor of another unit in theirs).
+# The new-report and import pages: whoever may create a report in some unit (an editor of another unit
+# in theirs).
 CREATE_PAGE = grid(editor=OK, other_unit=OK, admin=OK, others=DENY, **GONE)
 C = CONFLICT
 TRANSITIONS = {
@@ -154,7 +155,7 @@ ROUTES: dict[str, tuple[dict, Req]] = {
     "GET /search": (SIGNED_IN, Req("/search?q=康复")),
     "GET /units/suggest": (SIGNED_IN, Req("/units/suggest?unit_name=荔湾")),
     "POST /logout": (SIGNED_IN, Req("/logout")),
-    "GET /reports/import": (SIGNED_IN, Req("/reports/import")),
+    "GET /reports/import": (CREATE_PAGE, Req("/reports/import")),
     "POST /reports/import": (CREATE, Req("/reports/import", {
         "text": "一、概况\n\n正文。", "year": "2032", "unit_id": "{unit}", "confirm": "1", "format": "auto"})),
     "GET /reports/new": (CREATE_PAGE, Req("/reports/new")),
