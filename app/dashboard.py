@@ -117,20 +117,11 @@ def reader_scope(user: User) -> str | int | None:
     return "all" if user.is_admin else user.unit_id
 
 
-def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
-    """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
-    if user.is_admin:
-        return all_units
-    own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
-    return [unit for unit in all_units if unit.id == own]
-
-
 def report_years(db: sqlite_utils.Database, user: User) -> list[int]:
     """The years that have reports the user may list, latest first (the filter's choice of year)."""
-    if user.is_admin:
-        return [r[0] for r in db.execute("SELECT DISTINCT year FROM reports ORDER BY year DESC")]
-    return [r[0] for r in db.execute("SELECT DISTINCT year FROM reports WHERE unit_id = ? ORDER BY year DESC",
-                                     (user.unit_id,))]
+    where, params = _where(user, Filters())
+    return [r[0] for r in db.execute("SELECT DISTINCT year FROM reports" + where + " ORDER BY year DESC",  # noqa: S608 (fixed SQL, bound values)
+                                     params)]
 
 
 def units_named(all_units: Sequence[UnitChoice], part: str, limit: int) -> list[UnitChoice]:

@@ -12,7 +12,7 @@ from .db import all_rows, one, transaction
 from .form_model import default_form
 from .numbering import number_outline
 from .outline import ParsedReport, ParsedSection
-from .permissions import NotAllowed, can_create_in, require_edit, require_view
+from .permissions import NotAllowed, can_create_in, can_create_reports, require_edit, require_view
 from .render import render_markdown, time_budget
 from .users import User
 
@@ -210,14 +210,17 @@ def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:
     return tuple(UnitChoice(*row) for row in db.execute("SELECT id, name FROM units ORDER BY name"))
 
 
-def units_for_new_reports(user: User, all_units: Sequence[UnitChoice]) -> tuple[UnitChoice, ...]:
-    """The units (of `all_units`, from unit_choices) the user may create or import reports for."""
+def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
+    """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
     if user.is_admin:
-        return tuple(all_units)  # the kept tuple itself, not a copy of a thousand
-    if not can_create_in(user, user.unit_id):
-        return ()
+        return all_units  # the kept tuple itself, not a copy of a thousand
     own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
     return tuple(unit for unit in all_units if unit.id == own)
+
+
+def units_for_new_reports(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
+    """The units (of `all_units`, from unit_choices) the user may create or import reports for."""
+    return visible_units(user, all_units) if can_create_reports(user) else ()
 
 
 def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:

@@ -19,9 +19,8 @@ from ..dashboard import (
     report_years,
     status_counts,
     units_named,
-    visible_units,
 )
-from ..reports import units_for_new_reports, year_to_report
+from ..reports import units_for_new_reports, visible_units, year_to_report
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
 from ..workflow import waiting_for
