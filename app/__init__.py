@@ -12,11 +12,15 @@ from flask import Flask, current_app, g
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from htmx_flask.requests import HtmxAwareRequest
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
 
 from . import db as database
 from . import requestlog
 from .backup import backup
+from .cleantext import clean
 from .schema import MIGRATIONS, current_version, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +37,23 @@ def _secret_key(instance_path: str) -> str:
         path.write_text(secrets.token_hex(32), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def _cleaned(values: ImmutableMultiDict) -> ImmutableMultiDict:
+    """Every name and value of a form or query string through the one normalisation (cleantext.py)."""
+    return ImmutableMultiDict([(clean(name), clean(value)) for name, value in values.items(multi=True)])
+
+
+class CleanRequest(HtmxAwareRequest):
+    """A request whose form fields and query arguments every view reads already normalised."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.__dict__["form"] = _cleaned(self.__dict__["form"])
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict:
+        return _cleaned(super().args)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -86,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Before CSRFProtect: the request-body checks must run before anything parses the form.
     install(app)
     Htmx(app)
+    app.request_class = CleanRequest  # after Htmx, which installs its own request class
     csrf.init_app(app)
     login_manager.init_app(app)
 

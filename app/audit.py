@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "report.create": "新建报告",
     "report.header": "修改标题和前言",
     "report.export": "导出报告",
+    "text.repair": "清理文字中的不可见字符",
     "report.clone": "由上年度复制新建",
     "share.create": "创建分享链接",
     "share.revoke": "撤销分享链接",
@@ -67,6 +68,7 @@ DETAIL_LABELS = {
     "titles": "标题", "direction": "方式", "version": "版本", "note": "说明", "how": "方式",
     "sections": "部分数", "format": "格式", "revisions": "涉及修订", "edition_id": "定稿版本编号",
     "comment_id": "意见编号", "reply_to": "回复意见编号", "unit_id": "单位编号",
+    "table": "数据表", "column": "字段", "rows": "行编号", "count": "行数",
     "row": "行编号", "changes": "修改", "values": "内容", "lines": "预算资金行数", "indicators": "指标数",
 }
 # Columns of the 自评表 as the form names them, for "changes" and "values" of form.* rows.

@@ -13,7 +13,7 @@ from . import db as database
 from .bootstrap import first_run
 from .cloning import clone_report
 from .exporters import to_json, to_markdown
-from .importer import parse_upload, read_upload
+from .importer import parse_bounded
 from .printing import NoCJKFont, from_report
 from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
 from .schema import current_version, migrate
@@ -80,8 +80,7 @@ def import_report(file: Path, unit_name: str, year: int, fmt: str):
     """Import a report from Markdown, plain text, Word (.docx) or JSON; print the new id on the last line."""
     db = _db()
     try:
-        text, name = read_upload(file.name, file.read_bytes())
-        parsed = parse_upload(text, name, "markdown" if name != file.name else fmt)
+        parsed = parse_bounded(file.name, file.read_bytes(), fmt).parsed  # the same limits as an upload
         unit_id = get_or_create_unit(db, unit_name)
         report_id = create_report(db, _operator(db), unit_id, year, parsed, how="导入")
     except (InvalidInput, UserError) as error:

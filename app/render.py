@@ -3,23 +3,21 @@
 Python-Markdown is quadratic or worse on many shapes of text (thousands of "<x ", "<![CDATA[",
 "[a](", setext headings or "---" lines take from seconds to minutes, well inside the 200 KB a
 section may hold). A regular expression cannot be interrupted, so the conversion runs in a small
-pool of worker processes: a text that takes longer than RENDER_SECONDS is shown as plain paragraphs
-and its worker is killed. Sanitising stays in this process.
+pool of sandboxed worker processes (sandbox.py): a text that takes longer than RENDER_SECONDS is shown as
+plain paragraphs and its worker is killed. Sanitising stays in this process.
 """
 
 import atexit
 import contextlib
 import html
 import logging
-import queue
 import re
-import struct
-import subprocess
-import sys
 import threading
 import time
 
 import nh3
+
+from . import sandbox
 
 log = logging.getLogger(__name__)
 
@@ -87,77 +85,10 @@ def render_markdown(text: str) -> str:
 
 RENDER_SECONDS = 1.0  # one text; a normal section takes milliseconds
 MAX_WORKERS = 4  # texts converted at once (the rest wait, within their own time limit)
-STARTUP_SECONDS = 30.0  # a worker's first import of Python-Markdown, on a slow server
-# The worker is a plain `python -c` program that imports nothing of this application, speaking
-# length-prefixed UTF-8 over its stdin and stdout: the same on Linux and Windows, no fork.
-_WORKER = r"""
-import struct, sys, markdown
-extensions = sys.argv[1].split(",")
-source, sink = sys.stdin.buffer, sys.stdout.buffer
-sink.write(b"R"); sink.flush()
-while True:
-    head = source.read(4)
-    if len(head) < 4:
-        break
-    text = source.read(struct.unpack(">I", head)[0]).decode("utf-8")
-    try:
-        flag, body = b"H", markdown.markdown(text, extensions=extensions, output_format="html").encode("utf-8")
-    except RecursionError:
-        flag, body = b"N", b""
-    sink.write(flag + struct.pack(">I", len(body)) + body); sink.flush()
-"""
-_idle: list["_Worker"] = []
-_idle_lock = threading.Lock()
-_slots = threading.BoundedSemaphore(MAX_WORKERS)
+# Per text: CPU a little over its wall time; memory far above what any 200 KB section needs.
+_LIMITS = sandbox.Limits(seconds=RENDER_SECONDS, cpu_seconds=2, memory_bytes=512 * 1024 * 1024)
+_pool = sandbox.Pool("markdown:" + ",".join(_EXTENSIONS), _LIMITS, MAX_WORKERS)
 _budget = threading.local()
-
-
-class _Worker:
-    """One worker process, and a thread that hands its answers over through a queue."""
-
-    def __init__(self):
-        self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our own program text, no shell)
-            [sys.executable, "-c", _WORKER, ",".join(_EXTENSIONS)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.answers: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, name="markdown-worker-reader", daemon=True).start()
-        try:
-            ready = self.answers.get(timeout=STARTUP_SECONDS)
-        except queue.Empty:
-            ready = None
-        if ready != "ready":
-            self.close()
-            raise OSError("the Markdown worker did not start")
-
-    def _read(self) -> None:
-        """Pass each answer on: "ready", an HTML string, None (too deeply nested), or EOFError at the end."""
-        out = self.process.stdout
-        try:
-            if out.read(1) == b"R":
-                self.answers.put("ready")
-            while head := out.read(5):
-                body = out.read(struct.unpack(">I", head[1:])[0])
-                self.answers.put(body.decode("utf-8") if head[:1] == b"H" else None)
-        except (OSError, ValueError, struct.error):
-            pass
-        self.answers.put(EOFError)
-
-    def convert(self, text: str, timeout: float):
-        """The answer for the text, or queue.Empty when it takes too long."""
-        data = text.encode("utf-8")
-        self.process.stdin.write(struct.pack(">I", len(data)) + data)
-        self.process.stdin.flush()
-        return self.answers.get(timeout=timeout)
-
-    def close(self) -> None:
-        """Stop the process (it may be stuck in a regular expression) and release its pipes."""
-        self.process.kill()
-        self.process.wait()
-        for pipe in (self.process.stdin, self.process.stdout):
-            try:
-                pipe.close()
-            except OSError:
-                pass  # unsent bytes to a process that is gone
 
 
 @contextlib.contextmanager
@@ -172,39 +103,19 @@ def time_budget(seconds: float):
 
 def _convert(text: str) -> str | None:
     """Python-Markdown's HTML for the text, or None when it failed or took too long."""
-    started = time.monotonic()
     limit = RENDER_SECONDS
     deadline = getattr(_budget, "deadline", None)
     if deadline is not None:
-        limit = min(limit, deadline - started)
-    if limit <= 0 or not _slots.acquire(timeout=limit):
-        return None
+        limit = min(limit, deadline - time.monotonic())
     try:
-        for _attempt in range(2):  # an idle worker that has died meanwhile is replaced once
-            with _idle_lock:
-                worker = _idle.pop() if _idle else None
-            if worker is None:
-                try:
-                    worker = _Worker()
-                except OSError as error:
-                    log.error("Markdown worker could not start (%s): converting in the server process", error)
-                    return _convert_here(text)
-            left = limit - (time.monotonic() - started)
-            try:
-                answer = worker.convert(text, max(left, 0.0))
-            except (OSError, queue.Empty):
-                answer = EOFError
-            if answer is not EOFError:
-                with _idle_lock:
-                    _idle.append(worker)
-                return answer
-            worker.close()
-            if time.monotonic() - started >= limit:
-                log.warning("Markdown of %d characters took over %.1f s: shown as plain text", len(text), limit)
-                return None
+        return _pool.call(text.encode("utf-8"), limit).decode("utf-8")
+    except sandbox.Overrun as overrun:
+        if overrun.cause == "time":
+            log.warning("Markdown of %d characters took over %.1f s: shown as plain text", len(text), limit)
         return None
-    finally:
-        _slots.release()
+    except OSError as error:
+        log.error("Markdown worker could not start (%s): converting in the server process", error)
+        return _convert_here(text)
 
 
 def _convert_here(text: str) -> str | None:
@@ -218,10 +129,8 @@ def _convert_here(text: str) -> str | None:
 
 
 def stop_workers() -> None:
-    """End the idle workers (the processes also end by themselves when the server's pipes close)."""
-    with _idle_lock:
-        while _idle:
-            _idle.pop().close()
+    """End the idle Markdown workers."""
+    _pool.stop()
 
 
 atexit.register(stop_workers)

@@ -38,6 +38,8 @@ class NotFound(LookupError):
 class InvalidInput(ValueError):
     """Input that cannot be accepted; the message says what to do, in Chinese."""
 
+    user_message = True  # a sandboxed task that raises it hands the message back (worker_main.py)
+
 
 @dataclass
 class Section:

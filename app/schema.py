@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from . import audit
+from .cleantext import clean, needs_cleaning
 from .db import run_script, transaction
 
 
@@ -401,6 +403,54 @@ def _0010_report_list_count(db: sqlite_utils.Database) -> None:
     )
 
 
+# Text columns that people type or import into; editions stay byte-identical (their content hash is
+# what the print page verifies): the exporters make their text safe instead (docx_export.xml_safe).
+TYPED_TEXT = {
+    "units": ("name", "code"),
+    "users": ("display_name",),
+    "reports": ("title", "preamble", "preamble_html"),
+    "sections": ("title", "markdown", "html"),
+    "revisions": ("title", "markdown", "note"),
+    "workflow_events": ("reason",),
+    "comments": ("body", "body_html"),
+    "shares": ("note",),
+    "form_headers": ("contact_name", "contact_phone", "filled_on"),
+    "goals": ("target", "actual", "unmet_reason"),
+    "budget_lines": ("source",),
+    "indicators": ("level1", "level2", "name", "unit", "target", "actual", "override_reason", "reason"),
+}
+
+
+def _0011_clean_text_and_edition_files(db: sqlite_utils.Database) -> None:
+    """Stored text through the one normalisation (recorded in the audit log); edition files kept once made."""
+    db.conn.create_function("clean_text", 1, clean, deterministic=True)
+    db.conn.create_function("needs_cleaning", 1, needs_cleaning, deterministic=True)
+    for table, columns in TYPED_TEXT.items():
+        for column in columns:
+            rows = [r[0] for r in db.execute(
+                f"SELECT rowid FROM {table} WHERE needs_cleaning({column})")]  # noqa: S608 (names from TYPED_TEXT)
+            if not rows:
+                continue
+            db.execute(f"UPDATE {table} SET {column} = clean_text({column}) "  # noqa: S608 (names from TYPED_TEXT)
+                       f"WHERE needs_cleaning({column})")
+            audit.record(db, "text.repair", table=table, column=column, rows=rows[:1000], count=len(rows))
+    run_script(
+        db,
+        """
+        -- An edition never changes, so its PDF and Word files are made once and kept (keyed by the
+        -- edition's content hash, so a file can never stand for other content).
+        CREATE TABLE edition_files (
+            edition_id INTEGER NOT NULL REFERENCES editions(id),
+            format TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            body BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (edition_id, format)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -412,6 +462,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0008_report_change_count", _0008_report_change_count),
     ("0009_change_counts", _0009_change_counts),
     ("0010_report_list_count", _0010_report_list_count),
+    ("0011_clean_text_and_edition_files", _0011_clean_text_and_edition_files),
 ]
 
 

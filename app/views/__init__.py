@@ -45,13 +45,14 @@ def error_response(status: int, message: str):
 
 
 _BAD_UTF8 = "提交的内容不是有效的 UTF-8 文本，未作任何修改。请检查输入法或复制来源后重试。"
-_NUL = "提交的内容含有非法的空字符（NUL），未作任何修改。"
 # Fields that a form sends more than once on purpose (the sections a return names).
 _REPEATABLE = {"section_ids"}
 
 
 def _reject_bad_form_bytes():
-    """400 for a form body with invalid UTF-8, NUL or a field sent twice, before anything parses it."""
+    """400 for a form body with invalid UTF-8 or a field sent twice, before anything parses it.
+
+    Control characters (NUL among them) are not refused: every field arrives cleaned (cleantext.py)."""
     # Werkzeug would quietly drop such fields, and an empty save would wipe a section.
     if request.method != "POST":
         return None
@@ -60,18 +61,14 @@ def _reject_bad_form_bytes():
         for pair in raw.split(b"&"):
             value = unquote_to_bytes(pair.replace(b"+", b" "))
             try:
-                text = value.decode("utf-8")
+                value.decode("utf-8")
             except UnicodeDecodeError:
                 return error_response(400, _BAD_UTF8)
-            if "\x00" in text:
-                return error_response(400, _NUL)
     elif request.mimetype == "multipart/form-data":
         # Werkzeug decodes the text fields of a multipart body with replacement characters: one that
         # the body did not carry as such came from bytes that were not UTF-8.
         literal = b"\xef\xbf\xbd" in request.get_data(cache=True)
         for _, value in request.form.items(multi=True):
-            if "\x00" in value:
-                return error_response(400, _NUL)
             if "\ufffd" in value and not literal:
                 return error_response(400, _BAD_UTF8)
     else:

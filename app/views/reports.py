@@ -8,7 +8,7 @@ from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
 from ..editions import list_editions
 from ..exporters import to_json, to_markdown
-from ..importer import parse_upload, read_upload
+from ..importer import parse_bounded
 from ..numbering import number_outline
 from ..permissions import NotAllowed, can_create_in, can_create_reports, can_edit, require_edit
 from ..printing import content_disposition, download_name, from_report
@@ -108,12 +108,10 @@ def import_report():
     try:
         upload = request.files.get("file")
         if upload and upload.filename:
-            text, filename = read_upload(upload.filename, upload.read())
-            if filename.endswith(".md"):
-                fmt = "markdown"  # a converted Word file
+            result = parse_bounded(upload.filename, upload.read(), fmt)
         else:
-            text, filename = request.form.get("text", ""), ""
-        parsed = parse_upload(text, filename, fmt)
+            result = parse_bounded("", request.form.get("text", ""), fmt)
+        text, filename, fmt, parsed = result.text, result.filename, result.fmt, result.parsed
         year = check_year(request.form.get("year", ""))
         if request.form.get("confirm") != "1":
             # Nothing is created until the person has seen what the outline will be.

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app import render
+from app import render, sandbox
 from app.render import RENDER_SECONDS, render_markdown, time_budget
 
 # Each of these took Python-Markdown from 20 s to several minutes at 200 KB (the limit of a section).
@@ -64,8 +64,8 @@ def test_the_workers_can_be_stopped_and_come_back():
 
 def test_a_worker_that_died_while_idle_is_replaced():
     render_markdown("a")
-    with render._idle_lock:
-        for worker in render._idle:
+    with render._pool._lock:
+        for worker in render._pool._idle:
             worker.process.kill()
             worker.process.wait()
     assert render_markdown("*还在*") == "<p><em>还在</em></p>"
@@ -77,5 +77,5 @@ def test_without_a_worker_the_text_is_still_converted(monkeypatch):
     def cannot_start(*args, **kwargs):
         raise OSError("no interpreter")
 
-    monkeypatch.setattr(render.subprocess, "Popen", cannot_start)
+    monkeypatch.setattr(sandbox.subprocess, "Popen", cannot_start)
     assert render_markdown("**仍可用**") == "<p><strong>仍可用</strong></p>"

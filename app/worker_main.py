@@ -1,0 +1,96 @@
+"""The program of a sandbox worker process (see sandbox.py): it runs one kind of task, job after job.
+
+Run as a script (`python app/worker_main.py LIMITS TASK`), not as part of the package, so a Markdown
+worker loads Python-Markdown and nothing else; heavier tasks import the package's module they need.
+It speaks length-prefixed frames over stdin and stdout: the same on Linux and Windows, no fork.
+A request is the payload; an answer is one status byte and a body:
+  O  done: the task's bytes
+  E  refused: the task raised an error meant for the user (a class with `user_message = True`)
+  N  too deep: Python's recursion limit (deeply nested input)
+  M  out of memory: the memory limit was reached
+  X  failed otherwise (the body names the error, for the server's log)
+"""
+
+import json
+import struct
+import sys
+
+try:
+    import resource
+except ImportError:  # Windows: only the wall-time limit (the parent kills the process) applies
+    resource = None
+
+
+def markdown_html(payload: bytes, extensions: str) -> bytes:
+    """Python-Markdown's HTML of a UTF-8 text (sanitising is the server's job)."""
+    import markdown
+
+    text = payload.decode("utf-8")
+    return markdown.markdown(text, extensions=extensions.split(","), output_format="html").encode("utf-8")
+
+
+def _task(name: str):
+    """The function a task name stands for: only these, never a name from the payload."""
+    if name.startswith("markdown:"):
+        extensions = name.split(":", 1)[1]
+        return lambda payload: markdown_html(payload, extensions)
+    module, function = {
+        "upload": ("app.importer", "parse_file_task"),
+        "pdf": ("app.printing", "typeset_task"),
+    }[name]
+    # The project's root, so that `app` imports as a package (the script's own folder is app/).
+    root = __file__.rsplit("app", 1)[0].rstrip("/\\") or "."
+    sys.path.insert(0, root)
+    import importlib
+
+    return getattr(importlib.import_module(module), function)
+
+
+def _limit(kind: str, value: int) -> None:
+    """Lower one soft limit of this process (never above its hard limit)."""
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, hard))
+
+
+def _cpu_used() -> float:
+    """CPU seconds this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    """Load the task, say ready, then answer each request until stdin closes."""
+    limits = json.loads(sys.argv[1])
+    if resource is not None and limits.get("memory_bytes"):
+        _limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    run = _task(sys.argv[2])
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    sink.write(b"R")
+    sink.flush()
+    while True:
+        head = source.read(4)
+        if len(head) < 4:
+            break
+        payload = source.read(struct.unpack(">I", head)[0])
+        if resource is not None and limits.get("cpu_seconds"):
+            # Each job gets its own CPU budget; past it the kernel ends the process (SIGXCPU).
+            _limit(resource.RLIMIT_CPU, int(_cpu_used() + float(limits["cpu_seconds"])) + 1)
+        try:
+            flag, body = b"O", run(payload)
+        except RecursionError:
+            flag, body = b"N", b""
+        except MemoryError:
+            flag, body = b"M", b""
+        except Exception as error:  # noqa: BLE001 (every failure becomes an answer, never a hang)
+            if getattr(error, "user_message", False):
+                flag, body = b"E", str(error).encode("utf-8", "replace")
+            else:
+                flag, body = b"X", f"{type(error).__name__}: {error}"[:2000].encode("utf-8", "replace")
+        sink.write(flag + struct.pack(">I", len(body)) + body)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    main()
