@@ -21,6 +21,7 @@ from . import db as database
 from . import requestlog
 from .backup import backup
 from .cleantext import clean
+from .printing import PdfPress
 from .schema import MIGRATIONS, current_version, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +87,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         SHARE_MISSES_PER_ADDRESS=20,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
         PROXY_FIX=0,
+        # PDFs typeset at once (each in a worker process of up to a few hundred MB), how many more
+        # requests may wait for a turn, and how long; the rest get 503 with Retry-After at once.
+        PDF_WORKERS=1,
+        PDF_QUEUE=2,
+        PDF_WAIT_SECONDS=20,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -100,6 +106,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _migrate(app)
     _trust_proxies(app)
+    app.extensions["pdf_press"] = PdfPress(int(app.config["PDF_WORKERS"]), int(app.config["PDF_QUEUE"]),
+                                           float(app.config["PDF_WAIT_SECONDS"]))
 
     from .views import install
 

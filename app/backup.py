@@ -131,12 +131,24 @@ def describe(check: Check) -> str:
     return f"结构版本 {check.schema_version}；" + "，".join(parts)
 
 
+def _same_database(source: Path, dest: Path) -> bool:
+    """Whether dest is the live database file or its -wal / -shm companion (by any path or link)."""
+    live = source.resolve()
+    target = dest.resolve()
+    companions = {live, live.with_name(live.name + "-wal"), live.with_name(live.name + "-shm")}
+    if target in companions:
+        return True
+    return dest.exists() and any(path.exists() and dest.samefile(path) for path in companions)
+
+
 def backup(source: Path | str, dest: Path | str, progress: Progress | None = None,
            step_pages: int = STEP_PAGES) -> Check:
     """Copy the live database at `source` to `dest` (a new file) consistently, check it, return the check."""
     source, dest = Path(source), Path(dest)
     if not source.exists():
         raise BackupError(f"数据库文件不存在：{source}")
+    if _same_database(source, dest):
+        raise BackupError(f"备份不能写到正在使用的数据库本身（{dest}）：那会毁掉数据库。请换一个文件名或目录。")
     partial = dest.with_name(dest.name + ".partial")
     _remove(partial)
     started = time.monotonic()

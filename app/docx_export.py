@@ -11,6 +11,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from .cleantext import clean
 from .printing import Printable
 
 # GB/T 9704: 三号 (16 pt) body in 仿宋; 二号 (22 pt) title in 小标宋; 一、 in 黑体, （一） in 楷体.
@@ -30,6 +31,12 @@ def _all_scripts(r_pr, name: str) -> None:
         fonts.set(qn(attribute), name)
     for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
         fonts.attrib.pop(qn(theme), None)
+
+
+def xml_safe(text: str) -> str:
+    """Text Word's XML can hold. Typed text is cleaned on the way in (cleantext.py); an edition frozen
+    before that stays byte-identical, so its text is made safe here, on the way out."""
+    return clean(str(text))
 
 
 def set_font(run, name: str, size: float | None = None, bold: bool | None = None) -> None:
@@ -83,7 +90,7 @@ def _setup(document, mark: str | None) -> None:
         for header in (section.header, section.even_page_header):
             paragraph = header.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            run = paragraph.add_run(mark)
+            run = paragraph.add_run(xml_safe(mark))
             set_font(run, HEI, 14, True)
             run.font.color.rgb = RGBColor(0xB4, 0x23, 0x18)
     normal = document.styles["Normal"]
@@ -180,7 +187,7 @@ class _HtmlToDocx(HTMLParser):
             return
         if self.paragraph is None:
             self._new_paragraph()
-        run = self.paragraph.add_run(data)
+        run = self.paragraph.add_run(xml_safe(data))
         set_font(run, BODY_FONT, BODY_PT)
         run.font.bold = True if {"strong", "b"} & set(self.inline) else None
         run.font.italic = True if {"em", "i"} & set(self.inline) else None
@@ -196,7 +203,7 @@ def add_table(document, title: str | None, header: list[str], rows: list[list[st
         paragraph = document.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.first_line_indent = Pt(0)
-        set_font(paragraph.add_run(title), HEI, 14)
+        set_font(paragraph.add_run(xml_safe(title)), HEI, 14)
     width = max([len(header)] + [len(r) for r in rows]) if (header or rows) else 0
     if not width:
         return
@@ -209,7 +216,7 @@ def add_table(document, title: str | None, header: list[str], rows: list[list[st
             paragraph = cell.paragraphs[0]
             paragraph.paragraph_format.first_line_indent = Pt(0)
             paragraph.paragraph_format.line_spacing = 1.0
-            set_font(paragraph.add_run(str(value)), BODY_FONT, size, bold=bool(header) and index == 0)
+            set_font(paragraph.add_run(xml_safe(str(value))), BODY_FONT, size, bold=bool(header) and index == 0)
 
 
 def to_docx(printable: Printable, tables: list | None = None) -> bytes:
@@ -221,14 +228,14 @@ def to_docx(printable: Printable, tables: list | None = None) -> bytes:
     title.paragraph_format.first_line_indent = Pt(0)
     title.paragraph_format.space_after = Pt(BODY_PT)
     title.paragraph_format.line_spacing = Pt(36)
-    set_font(title.add_run(printable.title), TITLE_FONT, TITLE_PT)
+    set_font(title.add_run(xml_safe(printable.title)), TITLE_FONT, TITLE_PT)
     converter = _HtmlToDocx(document)
     if printable.preamble_html:
         converter.feed(printable.preamble_html)
     for section in printable.sections:
         heading = document.add_paragraph(style=f"Heading {section.level}")
         font, bold = HEADING_FONTS[section.level]
-        set_font(heading.add_run(f"{section.number}{section.title}"), font, BODY_PT, bold)
+        set_font(heading.add_run(xml_safe(f"{section.number}{section.title}")), font, BODY_PT, bold)
         converter.paragraph = None
         converter.feed(section.html)
         converter.close()
@@ -246,9 +253,9 @@ def to_docx(printable: Printable, tables: list | None = None) -> bytes:
         note = document.add_paragraph()
         note.paragraph_format.first_line_indent = Pt(0)
         note.paragraph_format.space_before = Pt(BODY_PT)
-        set_font(note.add_run(
+        set_font(note.add_run(xml_safe(
             f"定稿版本：第 {printable.edition['number']} 版　内容哈希（SHA-256）：{printable.edition['content_hash']}"
-        ), BODY_FONT, 9)
+        )), BODY_FONT, 9)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

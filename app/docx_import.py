@@ -39,10 +39,73 @@ def _cell_text(text: str) -> str:
     return " ".join(text.split()).replace("|", "｜")
 
 
-def _table_markdown(table: Table) -> str:
+# Tables are read from the XML, not through python-docx's cells: those expand every merged cell one
+# grid column at a time and walk vertical merges from row to row, which a 36 KB file turns into
+# minutes (gridSpan="1000000", a 900-row chain of vMerge) or a crash (a merge in the first row).
+# A real report's tables are a few dozen rows by a dozen columns.
+MAX_TABLE_COLUMNS = 64
+MAX_TABLE_ROWS = 2_000
+MAX_TABLE_CELLS = 50_000  # all tables of the file together, after merged cells are spread out
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _too_complex(number: int, why: str) -> InvalidInput:
+    """The refusal of a table that is too large or malformed to read."""
+    return InvalidInput(f"文件中的表格过于复杂（第 {number} 个表格{why}），未导入任何内容。"
+                        "请简化该表格（减少合并单元格或拆分表格）后再导入。")
+
+
+def _merge_of(tc) -> tuple[int, str | None]:
+    """How many grid columns a cell spans, and its vertical merge ("restart", "continue" or None)."""
+    properties = tc.find(f"{_W}tcPr")
+    if properties is None:
+        return 1, None
+    span, vmerge = 1, None
+    grid_span = properties.find(f"{_W}gridSpan")
+    if grid_span is not None:
+        value = grid_span.get(f"{_W}val", "1")
+        span = int(value) if value.isdigit() and len(value) <= 6 else -1
+    merge = properties.find(f"{_W}vMerge")
+    if merge is not None:
+        vmerge = merge.get(f"{_W}val") or "continue"
+    return span, vmerge
+
+
+def _xml_cell_text(tc) -> str:
+    """The text of a cell's paragraphs (and of any table nested in it)."""
+    parts = []
+    for element in tc.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}p"):
+        parts.append(element.text or "" if element.tag == f"{_W}t" else " ")
+    return "".join(parts)
+
+
+def _table_rows(tbl, number: int, budget: list[int]) -> list[list[str]]:
+    """A table's rows of cell texts; merged cells repeat their text; InvalidInput past the limits."""
+    rows: list[list[str]] = []
+    above: dict[int, str] = {}  # grid column → text of the cell a vertical merge continues
+    for tr in tbl.iterchildren(f"{_W}tr"):
+        if len(rows) >= MAX_TABLE_ROWS:
+            raise _too_complex(number, f"超过 {MAX_TABLE_ROWS} 行")
+        row: list[str] = []
+        for tc in tr.iterchildren(f"{_W}tc"):
+            span, vmerge = _merge_of(tc)
+            if not 1 <= span <= MAX_TABLE_COLUMNS or len(row) + span > MAX_TABLE_COLUMNS:
+                raise _too_complex(number, f"超过 {MAX_TABLE_COLUMNS} 列，或合并单元格的列数不正确")
+            column = len(row)
+            text = above.get(column, "") if vmerge == "continue" else _cell_text(_xml_cell_text(tc))
+            for offset in range(span):
+                above[column + offset] = text
+            row.extend([text] * span)
+        budget[0] -= len(row)
+        if budget[0] < 0:
+            raise InvalidInput(f"文件中的表格单元格合计超过 {MAX_TABLE_CELLS} 个，未导入任何内容。请拆分文件后再导入。")
+        rows.append(row)
+    return rows
+
+
+def _table_markdown(table: Table, number: int, budget: list[int]) -> str:
     """A Word table as a Markdown table (first row as header; merged cells repeat their text)."""
-    rows = [[_cell_text(cell.text) for cell in row.cells] for row in table.rows]
-    rows = [r for r in rows if any(r)]
+    rows = [r for r in _table_rows(table._tbl, number, budget) if any(r)]
     if not rows:
         return ""
     width = max(len(r) for r in rows)
@@ -93,11 +156,13 @@ def docx_to_markdown(data: bytes) -> str:
     parts: list[str] = []
     titled = False
     style_names: dict = {}
+    tables, cells_left = 0, [MAX_TABLE_CELLS]
     for count, block in enumerate(_blocks(document), start=1):
         if count > MAX_BLOCKS:
             raise InvalidInput(f"该 Word 文件超过 {MAX_BLOCKS} 个段落和表格，不能导入；请拆分后再导入。")
         if isinstance(block, Table):
-            table = _table_markdown(block)
+            tables += 1
+            table = _table_markdown(block, tables, cells_left)
             if table:
                 parts.append(table)
             continue

@@ -7,7 +7,7 @@ import json
 import sqlite_utils
 
 from . import clock
-from .db import all_rows, one
+from .db import all_rows, one, transaction
 from .exporters import report_content
 from .form_render import form_html
 from .reports import NotFound, get_sections
@@ -82,3 +82,18 @@ def get_edition(db: sqlite_utils.Database, report_id: int, number: int) -> dict:
 def verify(edition: dict) -> bool:
     """Whether the stored content still matches its hash."""
     return content_hash(edition["content"]) == edition["content_hash"]
+
+
+def kept_file(db: sqlite_utils.Database, edition: dict, fmt: str, layout: str) -> bytes | None:
+    """The PDF or Word file made earlier from this edition's content in this layout, if any."""
+    row = one(db, "SELECT body FROM edition_files WHERE edition_id = ? AND format = ? AND content_hash = ?",
+              (edition["id"], fmt, f"{edition['content_hash']}:{layout}"))
+    return row["body"] if row else None
+
+
+def keep_file(db: sqlite_utils.Database, edition: dict, fmt: str, layout: str, body: bytes) -> None:
+    """Keep a file made from the edition (one per format: a new layout replaces the old file)."""
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO edition_files (edition_id, format, content_hash, body, created_at)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   (edition["id"], fmt, f"{edition['content_hash']}:{layout}", body, clock.now()))

@@ -97,13 +97,25 @@ def parse_upload(text: str, filename: str = "", fmt: str = "auto") -> ParsedRepo
             raise InvalidInput(TOO_DEEP)
         if not isinstance(data, dict) or "sections" not in data:
             raise InvalidInput("JSON 文件中没有 sections（章节）内容。")
-        return _from_json(data)
+        return _bounded(_from_json(data))
     plain = {"markdown": False, "plain": True}.get(fmt)
     if plain is None and filename.lower().endswith(".txt"):
         plain = True
     parsed = parse(text, plain=plain)
     if not parsed.sections:
         raise InvalidInput(NO_SECTIONS)
+    return _bounded(parsed)
+
+
+# A report has a few dozen sections; a few hundred is a very long one.
+MAX_IMPORT_SECTIONS = 1_000
+
+
+def _bounded(parsed: ParsedReport) -> ParsedReport:
+    """The parsed report, unless it has more sections than any real report (InvalidInput)."""
+    if len(parsed.sections) > MAX_IMPORT_SECTIONS:
+        raise InvalidInput(f"文件中识别出 {len(parsed.sections)} 个章节，超过 {MAX_IMPORT_SECTIONS} 个，未导入。"
+                           "请检查正文中是否有许多以编号开头的行被当作了标题，或拆分文件后再导入。")
     return parsed
 
 

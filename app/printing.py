@@ -1,15 +1,20 @@
 """The final page: what a printout, PDF or share page shows, for a live report or a frozen edition."""
 
+import contextlib
 import functools
+import json
 import re
 import shutil
+import struct
 import subprocess
+import threading
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import sqlite_utils
 
+from . import sandbox
 from .editions import get_edition, list_editions, snapshot_html, verify
 from .form_render import form_html, form_tables
 from .form_store import form_json
@@ -23,6 +28,14 @@ STATUS_MARKS = {"draft": "草稿", "submitted": "送审稿", "reviewed": "送审
 
 class NoCJKFont(RuntimeError):
     """No Chinese font is installed: a PDF would show boxes instead of characters."""
+
+
+class PdfUnavailable(RuntimeError):
+    """No PDF now: the press is busy (`retry_after` seconds) or the document could not be typeset."""
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -93,7 +106,7 @@ class _EditionFacts(dict):
     """
 
     def __init__(self, edition: dict):
-        super().__init__(number=edition["number"], content_hash=edition["content_hash"],
+        super().__init__(id=edition["id"], number=edition["number"], content_hash=edition["content_hash"],
                          approved_at=edition["approved_at"], approved_by_name=edition["approved_by_name"])
         self._edition = edition
 
@@ -135,16 +148,59 @@ def cjk_font_installed() -> bool:
     return bool(out.strip())
 
 
-def html_to_pdf(html: str, stylesheet: str) -> bytes:
-    """Typeset the print page with WeasyPrint; refuse rather than print boxes without a CJK font."""
-    if not cjk_font_installed():
-        raise NoCJKFont(
-            "服务器没有安装中文字体，生成的 PDF 会把汉字显示成方框，因此未生成。"
-            "请管理员安装中文字体（Debian/Ubuntu：apt-get install fonts-noto-cjk）后重试；"
-            "也可以先用浏览器的“打印”另存为 PDF。"
-        )
-    from weasyprint import CSS, HTML  # imported here: loading Pango takes a moment
+# One PDF: the sample report takes about two seconds; the limits leave room for a 200-section report.
+PDF_LIMITS = sandbox.Limits(seconds=90.0, cpu_seconds=90, memory_bytes=3 * 1024 * 1024 * 1024)
 
+
+class PdfPress:
+    """Typesets PDFs in sandboxed workers, `workers` at a time; up to `queue` more requests wait
+    `wait_seconds` for a turn, the rest are told at once to come back (a waiting request holds a server
+    thread, and /healthz and every page need a free one)."""
+
+    def __init__(self, workers: int = 1, queue: int = 2, wait_seconds: float = 20.0):
+        self._turns = threading.BoundedSemaphore(workers)
+        self._admitted = threading.BoundedSemaphore(workers + queue)
+        self.wait_seconds = wait_seconds
+
+    @contextlib.contextmanager
+    def turn(self):
+        """Hold one of the press's turns for a block of work; PdfUnavailable when none comes soon."""
+        busy = PdfUnavailable("服务器正在生成其他 PDF 文件，请稍等几秒后再下载。", retry_after=5)
+        if not self._admitted.acquire(blocking=False):
+            raise busy
+        try:
+            if not self._turns.acquire(timeout=self.wait_seconds):
+                raise busy
+            try:
+                yield
+            finally:
+                self._turns.release()
+        finally:
+            self._admitted.release()
+
+    def typeset(self, html: str, stylesheet: str, limits: sandbox.Limits = PDF_LIMITS) -> bytes:
+        """The PDF of a print page, made in a worker (call within turn())."""
+        if not cjk_font_installed():
+            raise NoCJKFont(
+                "服务器没有安装中文字体，生成的 PDF 会把汉字显示成方框，因此未生成。"
+                "请管理员安装中文字体（Debian/Ubuntu：apt-get install fonts-noto-cjk）后重试；"
+                "也可以先用浏览器的“打印”另存为 PDF。"
+            )
+        meta = json.dumps({"stylesheet": stylesheet}).encode("utf-8")
+        try:
+            return sandbox.run_once("pdf", struct.pack(">I", len(meta)) + meta + html.encode("utf-8"), limits)
+        except (sandbox.Overrun, sandbox.Refused) as error:
+            raise PdfUnavailable("该报告的 PDF 未能在限定的时间和内存内生成。请用“打印预览”中浏览器的“打印”"
+                                 f"另存为 PDF，或联系管理员（{error}）。") from None
+
+
+def typeset_task(payload: bytes) -> bytes:
+    """Worker side of PdfPress.typeset: WeasyPrint over the print page's HTML and stylesheet."""
+    from weasyprint import CSS, HTML  # only the worker loads Pango and WeasyPrint
+
+    size = struct.unpack(">I", payload[:4])[0]
+    stylesheet = json.loads(payload[4:4 + size])["stylesheet"]
+    html = payload[4 + size:].decode("utf-8")
     return HTML(string=html, url_fetcher=_no_fetching()).write_pdf(stylesheets=[CSS(filename=stylesheet)])
 
 

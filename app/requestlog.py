@@ -6,7 +6,7 @@ import secrets
 import sys
 import time
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, render_template, request
 
 log = logging.getLogger("app.requests")
 
@@ -49,6 +49,31 @@ def logged_path(path: str) -> str:
     return _SHARE_TOKEN.sub("/s/***", path)
 
 
+def _refuse_unsendable_headers(response) -> None:
+    """Turn a response whose headers HTTP cannot carry into the 500 it would become, before it is logged.
+
+    Header values travel as ISO-8859-1: waitress cannot send one with Chinese in it and answers a bare
+    500 of its own, without our security headers, while this log would say 200. Say so here instead.
+    """
+    unsendable = []
+    for name, value in response.headers.items():
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            unsendable.append(name)
+    if not unsendable:
+        return
+    log.error("response header(s) %s cannot be sent (not ISO-8859-1): answered 500", ", ".join(unsendable))
+    for name in unsendable:
+        del response.headers[name]
+    response.headers.pop("Content-Disposition", None)
+    response.headers.pop("ETag", None)
+    response.status_code = 500
+    response.mimetype = "text/html"
+    response.set_data(render_template(
+        "error.html", status=500, message="服务器未能发出该文件（内部错误），请联系管理员并告知请求编号。"))
+
+
 def _finish(response):
     """Log the request in one line and tell the client its id."""
     started = g.get("request_started")
@@ -57,6 +82,7 @@ def _finish(response):
     user = g.get("_login_user")
     user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else "-"
     request_id = g.get("request_id", "-")
+    _refuse_unsendable_headers(response)
     response.headers["X-Request-ID"] = request_id
     fields = {
         "method": request.method, "path": logged_path(request.path), "status": response.status_code,

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 from .. import clock, close_db, get_db, login_manager, sessions
 from ..form_model import FormInputError
 from ..permissions import NotAllowed, can_create_reports
-from ..printing import NoCJKFont
+from ..printing import NoCJKFont, PdfUnavailable
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sections import TooLarge
 from ..users import ROLES, get_user
@@ -42,6 +42,14 @@ def error_response(status: int, message: str):
         body = render_template("_message.html", message=message, level="error", request_id=request_id)
         return body, status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
     return render_template("error.html", message=message, status=status), status
+
+
+def _pdf_unavailable(error: PdfUnavailable):
+    """503; when the press was only busy, with the seconds after which to try again."""
+    response = make_response(error_response(503, str(error)))
+    if error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 _BAD_UTF8 = "提交的内容不是有效的 UTF-8 文本，未作任何修改。请检查输入法或复制来源后重试。"
@@ -213,6 +221,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(FormInputError, lambda e: error_response(422, str(e)))
     app.register_error_handler(TooLarge, lambda e: error_response(413, str(e)))
     app.register_error_handler(NoCJKFont, lambda e: error_response(503, str(e)))
+    app.register_error_handler(PdfUnavailable, _pdf_unavailable)
     # A number too large for SQLite or a date past year 9999, from any form field: the transaction is
     # rolled back as for any error; the person gets a message instead of a server error.
     app.register_error_handler(OverflowError, lambda e: error_response(

@@ -9,6 +9,7 @@ from flask_login import current_user
 from .. import audit, get_db
 from .. import users as accounts
 from ..permissions import NotAllowed
+from ..printing import content_disposition
 from ..reports import NotFound
 from . import error_response
 
@@ -235,5 +236,6 @@ def audit_csv():
     body = audit.to_csv(get_db(), flt, zone)
     response = Response(body, mimetype="text/csv; charset=utf-8")
     today = datetime.now(ZoneInfo(zone))
-    response.headers.set("Content-Disposition", "attachment", filename=f"审计日志-{today:%Y%m%d}.csv")
+    response.headers["Content-Disposition"] = content_disposition(f"审计日志-{today:%Y%m%d}.csv",
+                                                                  f"audit-log-{today:%Y%m%d}.csv")
     return response

@@ -85,9 +85,10 @@ def _shared(token: str) -> tuple[dict, Printable]:
         raise ShareNotFound
     report = get_report(db, _READER, share["report_id"])
     if share["edition_id"] is None:
+        # A draft share: the report as it stands, which since its approval is its latest edition.
         doc = from_report(db, report)
-        doc.mark = doc.mark or "草稿"
-        doc.edition = None
+        if doc.edition is None:
+            doc.mark = doc.mark or "草稿"
     else:
         number = db.execute("SELECT number FROM editions WHERE id = ?", (share["edition_id"],)).fetchone()[0]
         doc = from_edition(db, report, number)

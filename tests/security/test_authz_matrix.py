@@ -40,7 +40,7 @@ def test_every_route_of_the_app_has_an_entry_in_the_table():
 @pytest.fixture
 def stub_pdf(monkeypatch):
     """PDFs are WeasyPrint's business and slow; the matrix only asks who may have one."""
-    monkeypatch.setattr("app.views.printing.html_to_pdf", lambda html, stylesheet: b"%PDF-1.7 stub")
+    monkeypatch.setattr("app.printing.PdfPress.typeset", lambda self, html, stylesheet: b"%PDF-1.7 stub")
 
 
 @pytest.mark.parametrize("key", sorted(ROUTES))

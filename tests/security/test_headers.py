@@ -39,7 +39,7 @@ def assert_safe_headers(response, where: str) -> None:
 
 @pytest.mark.parametrize("principal", ["admin", "anonymous", "other_unit"])
 def test_every_route_answers_with_the_security_headers(principal, worlds, monkeypatch):
-    monkeypatch.setattr("app.views.printing.html_to_pdf", lambda html, stylesheet: b"%PDF-1.7 stub")
+    monkeypatch.setattr("app.printing.PdfPress.typeset", lambda self, html, stylesheet: b"%PDF-1.7 stub")
     world = worlds("approved")
     for key in sorted(ROUTES):
         _, response = call(world, key, principal, expected(key, principal, "approved"))
@@ -48,7 +48,7 @@ def test_every_route_answers_with_the_security_headers(principal, worlds, monkey
 
 @pytest.mark.parametrize("token", ["valid", "expired", "malformed"])
 def test_share_pages_are_never_cached_indexed_or_referred(token, worlds, monkeypatch):
-    monkeypatch.setattr("app.views.printing.html_to_pdf", lambda html, stylesheet: b"%PDF-1.7 stub")
+    monkeypatch.setattr("app.printing.PdfPress.typeset", lambda self, html, stylesheet: b"%PDF-1.7 stub")
     world = worlds("approved")
     for path in ("/s/{}", "/s/{}/print", "/s/{}/export.pdf", "/s/{}/no-such-page"):
         response = world.client("anonymous").client.get(path.format(world.ids["tokens"][token]))
