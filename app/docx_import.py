@@ -152,6 +152,8 @@ def docx_to_markdown(data: bytes) -> str:
         document = Document(io.BytesIO(data))
     # lxml's XMLSyntaxError (a broken or oversized part) is a SyntaxError, not a ValueError.
     except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as error:
+        if "memory" in str(error).lower():  # libxml2 under the worker's memory limit
+            raise MemoryError(str(error)) from error
         raise InvalidInput(_UNREADABLE) from error
     parts: list[str] = []
     titled = False

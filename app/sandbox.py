@@ -130,7 +130,10 @@ class Worker:
 def run_once(task: str, payload: bytes, limits: Limits) -> bytes:
     """Do one job in a fresh worker that ends with it: its bytes, or Overrun / Refused."""
     started = time.monotonic()
-    worker = Worker(task, limits)
+    try:
+        worker = Worker(task, limits)
+    except OSError as error:  # could not start: no memory for its imports, or no process at all
+        raise Overrun("crash", str(error)) from None
     try:
         return worker.call(payload, limits.seconds - (time.monotonic() - started))
     finally:
