@@ -22,6 +22,7 @@ from . import requestlog
 from .backup import backup
 from .cleantext import clean
 from .printing import PdfPress
+from .sandbox import Gate
 from .schema import MIGRATIONS, current_version, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         PDF_WORKERS=1,
         PDF_QUEUE=2,
         PDF_WAIT_SECONDS=20,
+        # Uploaded files read at once (each in a worker process), how many more may wait, how long;
+        # the rest are asked at once to upload again in a few seconds (429).
+        UPLOAD_WORKERS=2,
+        UPLOAD_QUEUE=2,
+        UPLOAD_WAIT_SECONDS=8,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -108,6 +114,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     _trust_proxies(app)
     app.extensions["pdf_press"] = PdfPress(int(app.config["PDF_WORKERS"]), int(app.config["PDF_QUEUE"]),
                                            float(app.config["PDF_WAIT_SECONDS"]))
+    app.extensions["upload_gate"] = Gate(int(app.config["UPLOAD_WORKERS"]), int(app.config["UPLOAD_QUEUE"]),
+                                         float(app.config["UPLOAD_WAIT_SECONDS"]))
 
     from .views import install
 

@@ -7,7 +7,6 @@ import re
 import shutil
 import struct
 import subprocess
-import threading
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -153,30 +152,20 @@ PDF_LIMITS = sandbox.Limits(seconds=90.0, cpu_seconds=90, memory_bytes=3 * 1024 
 
 
 class PdfPress:
-    """Typesets PDFs in sandboxed workers, `workers` at a time; up to `queue` more requests wait
-    `wait_seconds` for a turn, the rest are told at once to come back (a waiting request holds a server
-    thread, and /healthz and every page need a free one)."""
+    """Typesets PDFs in sandboxed workers, taking turns at a sandbox.Gate (PDF_WORKERS at a time)."""
 
     def __init__(self, workers: int = 1, queue: int = 2, wait_seconds: float = 20.0):
-        self._turns = threading.BoundedSemaphore(workers)
-        self._admitted = threading.BoundedSemaphore(workers + queue)
-        self.wait_seconds = wait_seconds
+        self.gate = sandbox.Gate(workers, queue, wait_seconds)
 
     @contextlib.contextmanager
     def turn(self):
         """Hold one of the press's turns for a block of work; PdfUnavailable when none comes soon."""
-        busy = PdfUnavailable("服务器正在生成其他 PDF 文件，请稍等几秒后再下载。", retry_after=5)
-        if not self._admitted.acquire(blocking=False):
-            raise busy
         try:
-            if not self._turns.acquire(timeout=self.wait_seconds):
-                raise busy
-            try:
+            with self.gate.turn():
                 yield
-            finally:
-                self._turns.release()
-        finally:
-            self._admitted.release()
+        except sandbox.Busy as busy:
+            raise PdfUnavailable("服务器正在生成其他 PDF 文件，请稍等几秒后再下载。",
+                                 retry_after=busy.retry_after) from None
 
     def typeset(self, html: str, stylesheet: str, limits: sandbox.Limits = PDF_LIMITS) -> bytes:
         """The PDF of a print page, made in a worker (call within turn())."""

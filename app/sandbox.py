@@ -50,6 +50,40 @@ class Refused(Exception):
     """The task refused its input with a message meant for the user (Chinese)."""
 
 
+class Busy(Exception):
+    """No turn for this job now; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"busy, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Gate:
+    """At most `workers` jobs of a kind at once; up to `queue` more wait `wait_seconds` for a turn, and the
+    rest are refused at once (Busy). A waiting request holds a server thread, and /healthz and every page
+    need a free one: eight uploads at once must not take all eight."""
+
+    def __init__(self, workers: int, queue: int, wait_seconds: float, retry_after: int = 5):
+        self._turns = threading.BoundedSemaphore(max(1, workers))
+        self._admitted = threading.BoundedSemaphore(max(1, workers) + max(0, queue))
+        self.wait_seconds, self.retry_after = wait_seconds, retry_after
+
+    @contextlib.contextmanager
+    def turn(self):
+        """Hold one turn for a block of work; Busy when none comes soon."""
+        if not self._admitted.acquire(blocking=False):
+            raise Busy(self.retry_after)
+        try:
+            if not self._turns.acquire(timeout=self.wait_seconds):
+                raise Busy(self.retry_after)
+            try:
+                yield
+            finally:
+                self._turns.release()
+        finally:
+            self._admitted.release()
+
+
 class Worker:
     """One worker process for one kind of task, and a thread that hands its answers over."""
 

@@ -14,6 +14,7 @@ from ..form_model import FormInputError
 from ..permissions import NotAllowed, can_create_reports
 from ..printing import NoCJKFont, PdfUnavailable
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
+from ..sandbox import Busy
 from ..sections import TooLarge
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
@@ -49,6 +50,14 @@ def _pdf_unavailable(error: PdfUnavailable):
     response = make_response(error_response(503, str(error)))
     if error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _busy(error: Busy):
+    """429: the server is reading other uploaded files; upload again after Retry-After seconds."""
+    response = make_response(error_response(
+        429, f"服务器正在读取其他上传的文件，请 {error.retry_after} 秒后重新上传。未导入任何内容。"))
+    response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -222,6 +231,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(TooLarge, lambda e: error_response(413, str(e)))
     app.register_error_handler(NoCJKFont, lambda e: error_response(503, str(e)))
     app.register_error_handler(PdfUnavailable, _pdf_unavailable)
+    app.register_error_handler(Busy, _busy)
     # A number too large for SQLite or a date past year 9999, from any form field: the transaction is
     # rolled back as for any error; the person gets a message instead of a server error.
     app.register_error_handler(OverflowError, lambda e: error_response(

@@ -1,6 +1,6 @@
 """Report pages: create, import, read, edit the header, export."""
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_db
@@ -107,10 +107,11 @@ def import_report():
     fmt = request.form.get("format", "auto")
     try:
         upload = request.files.get("file")
-        if upload and upload.filename:
-            result = parse_bounded(upload.filename, upload.read(), fmt)
-        else:
-            result = parse_bounded("", request.form.get("text", ""), fmt)
+        with current_app.extensions["upload_gate"].turn():  # sandbox.Busy: 429, upload again shortly
+            if upload and upload.filename:
+                result = parse_bounded(upload.filename, upload.read(), fmt)
+            else:
+                result = parse_bounded("", request.form.get("text", ""), fmt)
         text, filename, fmt, parsed = result.text, result.filename, result.fmt, result.parsed
         year = check_year(request.form.get("year", ""))
         if request.form.get("confirm") != "1":
