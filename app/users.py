@@ -263,26 +263,36 @@ def _directory_login(db: sqlite_utils.Database, username: str, password: str, un
             audit.record(db, "login.failed", actor_id=row["id"] if row else None, user=username[:50],
                          reason="directory unreachable", error=str(error)[:200])
         raise DirectoryDown(DIRECTORY_DOWN) from None
+    # The failure is committed before raising: a refused login still counts towards the lock.
     with transaction(db):
-        if row is None:
-            if person is None:
-                if unknown is not None:
-                    unknown.hit(key)
-                audit.record(db, "login.failed", user=username[:50], reason="unknown user")
-                raise LoginRefused(WRONG_CREDENTIALS)
-            audit.record(db, "login.failed", user=username[:50], reason="no account here")
-            raise LoginRefused(NO_ACCOUNT)
-        row = one(db, "SELECT * FROM users WHERE id = ?", (row["id"],))
-        if person is None:
-            raise LoginRefused(_count_failure(db, row, clock.now()))
-        if not row["active"]:
-            audit.record(db, "login.failed", actor_id=row["id"], reason="inactive")
-            raise LoginRefused(INACTIVE)
-        name, email = _directory_name(person.name) or row["display_name"], _directory_email(person.email)
-        db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?, display_name = ?,"
-                   " email = coalesce(?, email) WHERE id = ?", (clock.now(), name, email, row["id"]))
-        audit.record(db, "login", actor_id=row["id"], directory=True)
+        error = _record_directory_login(db, row, username, person, unknown, key)
+    if error:
+        raise LoginRefused(error)
     return row["id"]
+
+
+def _record_directory_login(db: sqlite_utils.Database, row: dict | None, username: str,
+                            person: ldap.Person | None, unknown: Throttle | None, key: str) -> str:
+    """Record the directory's answer (in the caller's transaction); the error message, or "" when let in."""
+    if row is None:
+        if person is None:
+            if unknown is not None:
+                unknown.hit(key)
+            audit.record(db, "login.failed", user=username[:50], reason="unknown user")
+            return WRONG_CREDENTIALS
+        audit.record(db, "login.failed", user=username[:50], reason="no account here")
+        return NO_ACCOUNT
+    row = one(db, "SELECT * FROM users WHERE id = ?", (row["id"],))
+    if person is None:
+        return _count_failure(db, row, clock.now())
+    if not row["active"]:
+        audit.record(db, "login.failed", actor_id=row["id"], reason="inactive")
+        return INACTIVE
+    name, email = _directory_name(person.name) or row["display_name"], _directory_email(person.email)
+    db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?, display_name = ?,"
+               " email = coalesce(?, email) WHERE id = ?", (clock.now(), name, email, row["id"]))
+    audit.record(db, "login", actor_id=row["id"], directory=True)
+    return ""
 
 
 def _directory_name(name: str) -> str | None:
