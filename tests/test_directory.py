@@ -201,3 +201,15 @@ def test_admin_turns_a_local_account_into_a_directory_account(site):
     db.conn.close()
     # Its old local password is gone.
     assert login(site, "viewer", PASSWORD).status_code == 401
+
+
+@pytest.mark.parametrize("setting", ["FLASK_LDAP_URL", "FLASK_LDAP_STARTTLS", "FLASK_LDAP_BASE_DN",
+                                     "FLASK_LDAP_USER_FILTER", "FLASK_LDAP_BIND_DN", "FLASK_LDAP_BIND_PASSWORD",
+                                     "FLASK_LDAP_NAME_ATTR", "FLASK_LDAP_MAIL_ATTR", "FLASK_MAIL_SERVER",
+                                     "FLASK_MAIL_PORT", "FLASK_MAIL_FROM", "FLASK_MAIL_USERNAME",
+                                     "FLASK_MAIL_PASSWORD", "FLASK_MAIL_STARTTLS", "FLASK_SITE_URL",
+                                     "sAMAccountName={username}", "displayName", "--directory", "--email"])
+def test_the_readme_documents_every_directory_and_mail_setting(setting):
+    from pathlib import Path
+
+    assert setting in (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
