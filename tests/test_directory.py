@@ -213,3 +213,16 @@ def test_the_readme_documents_every_directory_and_mail_setting(setting):
     from pathlib import Path
 
     assert setting in (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_admin_opens_a_directory_account_with_an_address_and_no_password(app, auth, db):
+    auth.login("admin")
+    assert "单位目录账号" in auth.get("/admin/users/new").text
+    response = auth.post("/admin/users", {"username": "zhangsan", "display_name": "张三", "role": "reviewer",
+                                          "unit_id": "1", "email": "zhangsan@example.gov.cn", "directory": "1",
+                                          "password": ""}, htmx=False)
+    assert response.status_code == 303  # no one-time password page: there is no password
+    row = db.execute("SELECT directory, password_hash, email FROM users WHERE username = 'zhangsan'").fetchone()
+    assert row == (1, "", "zhangsan@example.gov.cn")
+    listing = auth.get("/admin/users").text
+    assert "zhangsan@example.gov.cn" in listing and "目录账号" in listing
