@@ -54,18 +54,23 @@ def init_db():
 @click.option("--unit", "unit_name", default=None, help="所属单位名称（不存在则新建）")
 @click.option("--password", default=None, help="密码；不给则随机生成并显示一次")
 @click.option("--name", "display_name", default=None, help="显示姓名")
+@click.option("--email", default=None, help="电子邮件地址（接收通知邮件）")
+@click.option("--directory", is_flag=True, help="单位目录（LDAP/AD）账号：用目录密码登录，本系统不存密码")
 @with_appcontext
-def create_user_command(username, role, unit_name, password, display_name):
+def create_user_command(username, role, unit_name, password, display_name, email, directory):
     """Create an account."""
     db = _db()
-    generated = password is None
-    password = password or generate_password()
+    if directory and password is not None:
+        raise click.ClickException("目录账号用单位目录的密码登录，不能再用 --password 设置密码。")
+    generated = password is None and not directory
+    password = password or ("" if directory else generate_password())
     try:
         unit_id = get_or_create_unit(db, unit_name) if unit_name else None
-        create_user(db, username, role, password, display_name=display_name, unit_id=unit_id)
+        create_user(db, username, role, password, display_name=display_name, unit_id=unit_id, email=email,
+                    directory=directory)
     except UserError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"已创建用户 {username}（{ROLES[role]}）")
+    click.echo(f"已创建用户 {username}（{ROLES[role]}{'，单位目录账号' if directory else ''}）")
     if generated:
         click.echo(f"初始密码（只显示这一次）：{password}")
 
@@ -206,6 +211,12 @@ def serve(host: str, port: int, threads: int):
 
     configure()  # one line per request on stderr, errors with their request id
     _announce(_first_run())
+    # Here, not in create_app: only the serving process sends mail; tests and other commands start no thread.
+    from .mail import configured, start_background
+
+    start_background(current_app.config["DATABASE"], current_app.config)
+    if not configured(current_app.config):
+        click.echo("未设置邮件服务器（FLASK_MAIL_SERVER）：通知只在网站中显示，不发邮件。")
     click.echo(f"正在运行：http://{host}:{port}/  （按 Ctrl+C 停止）")
     # Waitress drops X-Forwarded-* unless told otherwise; with PROXY_FIX set, ProxyFix reads them.
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,

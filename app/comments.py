@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from . import audit, clock
+from . import audit, clock, notifications
 from .db import all_rows, one, transaction
 from .permissions import NotAllowed, require_view
 from .render import render_markdown
@@ -81,9 +81,9 @@ def _check_section(db, report_id: int, section_id: int | None) -> None:
 
 def add_comment(
     db: sqlite_utils.Database, report: dict, user: User, body: str,
-    section_id: int | None = None, parent_id: int | None = None,
+    section_id: int | None = None, parent_id: int | None = None, mail: bool = False,
 ) -> int:
-    """Add a comment (reviewers, approvers) or a reply to one (editors too)."""
+    """Add a comment (reviewers, approvers) or a reply to one (editors too), with its notifications and mail."""
     require_view(user, report)
     body = _check_body(body)
     with transaction(db):
@@ -101,6 +101,7 @@ def add_comment(
         comment_id = _insert(db, report["id"], section_id, parent_id, None, user.id, body)
         audit.record(db, "comment.add", actor_id=user.id, report_id=report["id"], section_id=section_id,
                      comment_id=comment_id, reply_to=parent_id)
+        notifications.on_comment(db, report, user, body, section_id, parent_id, mail=mail)
     return comment_id
 
 

@@ -451,6 +451,48 @@ def _0011_clean_text_and_edition_files(db: sqlite_utils.Database) -> None:
     )
 
 
+def _0012_notifications_mail(db: sqlite_utils.Database) -> None:
+    """Directory accounts and e-mail addresses; notifications in the site; the outbox of mail to send."""
+    # No report_id columns: these tables are not on the report page (SHOWN_ON_REPORT_PAGE); a link says where.
+    run_script(
+        db,
+        """
+        ALTER TABLE users ADD COLUMN email TEXT;
+        ALTER TABLE users ADD COLUMN mail_enabled INTEGER NOT NULL DEFAULT 1;
+        -- A directory account signs in with the LDAP/AD password; its password_hash stays ''.
+        ALTER TABLE users ADD COLUMN directory INTEGER NOT NULL DEFAULT 0;
+        -- When the creator was told that the link expires within three days (once per link).
+        ALTER TABLE shares ADD COLUMN expiry_noticed_at TEXT;
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL,
+            link TEXT NOT NULL,  -- a path inside the site, e.g. /reports/3#section-12
+            created_at TEXT NOT NULL,
+            read_at TEXT
+        );
+        CREATE INDEX notifications_user ON notifications (user_id, read_at, id);
+        CREATE INDEX notifications_created ON notifications (created_at);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER REFERENCES users(id),
+            recipient TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            link TEXT NOT NULL DEFAULT '',  -- joined to SITE_URL when sent
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -463,6 +505,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0009_change_counts", _0009_change_counts),
     ("0010_report_list_count", _0010_report_list_count),
     ("0011_clean_text_and_edition_files", _0011_clean_text_and_edition_files),
+    ("0012_notifications_mail", _0012_notifications_mail),
 ]
 
 

@@ -37,8 +37,10 @@ def start(db: sqlite_utils.Database, user_id: int, max_age: timedelta) -> str:
     return token
 
 
-def check(db: sqlite_utils.Database, token: str | None, user_id: int, idle: timedelta, max_age: timedelta) -> str:
-    """"" when the session may go on (its last-seen time kept), else why not: "ended", "idle" or "expired"."""
+def check(db: sqlite_utils.Database, token: str | None, user_id: int, idle: timedelta, max_age: timedelta,
+          touch: bool = True) -> str:
+    """Empty when the session may go on (its last-seen time kept, unless not `touch`), else why not: "ended",
+    "idle" or "expired"."""
     if not token or not isinstance(token, str):
         return "ended"
     row = one(db, "SELECT * FROM sessions WHERE id = ?", (_hash(token),))
@@ -51,7 +53,7 @@ def check(db: sqlite_utils.Database, token: str | None, user_id: int, idle: time
     if now - clock.parse(row["last_seen_at"]) > idle:
         end(db, token)
         return "idle"
-    if now - clock.parse(row["last_seen_at"]) > TOUCH_EVERY:
+    if touch and now - clock.parse(row["last_seen_at"]) > TOUCH_EVERY:
         with transaction(db):
             db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (now.isoformat(timespec="microseconds"),
                                                                              row["id"]))

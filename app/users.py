@@ -1,6 +1,7 @@
 """Accounts: roles, password hashing, login with throttling. No Flask here."""
 
 import functools
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,6 +10,7 @@ import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, clock, sessions
+from . import directory as ldap
 from .db import all_rows, one, transaction
 from .throttle import Throttle
 
@@ -32,6 +34,10 @@ class UserError(ValueError):
 
 class LoginRefused(Exception):
     """A login attempt failed; the message is safe to show."""
+
+
+class DirectoryDown(LoginRefused):
+    """The directory could not be asked; nothing was counted against the account or the address."""
 
 
 @dataclass(frozen=True)
@@ -116,14 +122,18 @@ def create_user(
     display_name: str | None = None,
     unit_id: int | None = None,
     actor_id: int | None = None,
+    email: str | None = None,
+    directory: bool = False,
 ) -> int:
-    """Create an account; raises UserError with a Chinese message on bad input."""
+    """Create an account (a directory account has no password here); raises UserError in Chinese on bad input."""
     username = username.strip()
     if not username or len(username) > 50 or any(ch.isspace() for ch in username):
         raise UserError("用户名不能为空、不能含空格，且不超过50个字符。")
     if role not in ROLES:
         raise UserError(f"角色“{role}”无效，可选：{'、'.join(ROLES)}。")
-    check_password(password)
+    if not directory:
+        check_password(password)
+    email = clean_email(email or "")
     display_name = _clean_display_name(display_name or username)
     if role != "admin" and unit_id is None:
         raise UserError("除管理员外，每个账号都须属于一个单位。")
@@ -132,12 +142,13 @@ def create_user(
         if one(db, "SELECT id FROM users WHERE username = ?", (username,)):
             raise UserError(f"用户名“{username}”已被使用。")
         user_id = db.execute(
-            "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (username, display_name, generate_password_hash(password),
-             role, unit_id, clock.now()),
+            "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at, email, directory)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (username, display_name, "" if directory else generate_password_hash(password),
+             role, unit_id, clock.now(), email, int(directory)),
         ).lastrowid
-        audit.record(db, "user.create", actor_id=actor_id, user=username, role=role)
+        audit.record(db, "user.create", actor_id=actor_id, user=username, role=role, email=email,
+                     directory=directory)
     return user_id
 
 
@@ -148,6 +159,9 @@ def count_users(db: sqlite_utils.Database) -> int:
 
 WRONG_CREDENTIALS = "用户名或密码不正确。"
 LOCKED = "登录失败次数过多，账号已暂时锁定，请15分钟后再试或联系管理员。"
+NO_ACCOUNT = "账号尚未开通，请联系管理员。"
+DIRECTORY_DOWN = "无法连接单位目录服务器，请稍后再试；如急需登录，请联系管理员。"
+INACTIVE = "该账号已停用，请联系管理员。"
 
 
 @functools.cache
@@ -157,12 +171,18 @@ def _dummy_hash() -> str:
 
 
 def authenticate(db: sqlite_utils.Database, username: str, password: str,
-                 unknown: Throttle | None = None) -> User:
+                 unknown: Throttle | None = None, directory: ldap.Settings | None = None) -> User:
     """The user for these credentials; raises LoginRefused and counts the failure otherwise.
 
     unknown: the failures of usernames that do not exist, so that they lock like real accounts
     (an attacker must not learn which usernames exist from the answers).
+    directory: the LDAP settings when directory logins are on; directory accounts, and names unknown
+    here, are then checked against the directory.
     """
+    username = username.strip()
+    row = one(db, "SELECT directory FROM users WHERE username = ?", (username,))
+    if (row is not None and row["directory"]) or (row is None and directory is not None):
+        return get_user(db, _directory_login(db, username, password, unknown, directory))
     # The failure is committed before raising: a refused login still counts towards the lock.
     with transaction(db):
         error, user_id = _check_login(db, username.strip(), password, unknown)
@@ -192,28 +212,116 @@ def _check_login(db: sqlite_utils.Database, username: str, password: str,
     if row["locked_until"] and row["locked_until"] > now:
         audit.record(db, "login.failed", actor_id=row["id"], reason="locked")
         return LOCKED, row["id"]
-    if not check_password_hash(row["password_hash"], password):
-        failures = row["failed_logins"] + 1
-        locked_until = None
-        if failures >= MAX_FAILED_LOGINS:
-            locked_until = (clock.parse(now) + LOCKOUT).isoformat(timespec="microseconds")
-            failures = 0
-        db.execute(
-            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-            (failures, locked_until, row["id"]),
-        )
-        audit.record(db, "login.failed", actor_id=row["id"], reason="bad password")
-        return wrong, row["id"]
+    if row["directory"] or not check_password_hash(row["password_hash"], password):
+        return _count_failure(db, row, now), row["id"]
     # Only the right password learns that the account is deactivated.
     if not row["active"]:
         audit.record(db, "login.failed", actor_id=row["id"], reason="inactive")
-        return "该账号已停用，请联系管理员。", row["id"]
+        return INACTIVE, row["id"]
     db.execute(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
         (now, row["id"]),
     )
     audit.record(db, "login", actor_id=row["id"])
     return "", row["id"]
+
+
+def _count_failure(db: sqlite_utils.Database, row: dict, now: str) -> str:
+    """Count a wrong password against the account (locking it at the fifth); the message to show."""
+    failures = row["failed_logins"] + 1
+    locked_until = None
+    if failures >= MAX_FAILED_LOGINS:
+        locked_until = (clock.parse(now) + LOCKOUT).isoformat(timespec="microseconds")
+        failures = 0
+    db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
+               (failures, locked_until, row["id"]))
+    audit.record(db, "login.failed", actor_id=row["id"], reason="bad password")
+    return WRONG_CREDENTIALS
+
+
+def _directory_login(db: sqlite_utils.Database, username: str, password: str, unknown: Throttle | None,
+                     settings: ldap.Settings | None) -> int:
+    """The id of the account the directory lets in; LoginRefused (DirectoryDown) otherwise.
+
+    The directory is asked outside any transaction: a slow directory must not hold the write lock.
+    """
+    row = one(db, "SELECT * FROM users WHERE username = ?", (username,))
+    key = username.casefold()
+    locked = (row["locked_until"] and row["locked_until"] > clock.now()) if row else \
+        (unknown is not None and unknown.retry_after(key))
+    if locked:
+        with transaction(db):
+            audit.record(db, "login.failed", actor_id=row["id"] if row else None, user=username[:50], reason="locked")
+        raise LoginRefused(LOCKED)
+    try:
+        if settings is None:
+            raise ldap.DirectoryUnavailable("LDAP_URL is not set")
+        person = ldap.authenticate(settings, username, password)
+    except ldap.DirectoryUnavailable as error:
+        # Nothing is counted: the person may well have typed the right password.
+        with transaction(db):
+            audit.record(db, "login.failed", actor_id=row["id"] if row else None, user=username[:50],
+                         reason="directory unreachable", error=str(error)[:200])
+        raise DirectoryDown(DIRECTORY_DOWN) from None
+    # The failure is committed before raising: a refused login still counts towards the lock.
+    with transaction(db):
+        error = _record_directory_login(db, row, username, person, unknown, key)
+    if error:
+        raise LoginRefused(error)
+    return row["id"]
+
+
+def _record_directory_login(db: sqlite_utils.Database, row: dict | None, username: str,
+                            person: ldap.Person | None, unknown: Throttle | None, key: str) -> str:
+    """Record the directory's answer (in the caller's transaction); the error message, or "" when let in."""
+    if row is None:
+        if person is None:
+            if unknown is not None:
+                unknown.hit(key)
+            audit.record(db, "login.failed", user=username[:50], reason="unknown user")
+            return WRONG_CREDENTIALS
+        audit.record(db, "login.failed", user=username[:50], reason="no account here")
+        return NO_ACCOUNT
+    row = one(db, "SELECT * FROM users WHERE id = ?", (row["id"],))
+    if person is None:
+        return _count_failure(db, row, clock.now())
+    if not row["active"]:
+        audit.record(db, "login.failed", actor_id=row["id"], reason="inactive")
+        return INACTIVE
+    name, email = _directory_name(person.name) or row["display_name"], _directory_email(person.email)
+    db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?, display_name = ?,"
+               " email = coalesce(?, email) WHERE id = ?", (clock.now(), name, email, row["id"]))
+    audit.record(db, "login", actor_id=row["id"], directory=True)
+    return ""
+
+
+def _directory_name(name: str) -> str | None:
+    """The directory's name for a person if it will do as a display name."""
+    try:
+        return _clean_display_name(name)
+    except UserError:
+        return None
+
+
+def _directory_email(address: str) -> str | None:
+    """The directory's mail address for a person if it is one."""
+    try:
+        return clean_email(address)
+    except UserError:
+        return None
+
+
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f<>,;\"]+@[^@\s\x00-\x1f\x7f<>,;\"]+\.[^@\s\x00-\x1f\x7f<>,;\"]+")
+
+
+def clean_email(address: str) -> str | None:
+    """An e-mail address (one, no line breaks: it goes into a mail header), None when empty, or UserError."""
+    address = address.strip()
+    if not address:
+        return None
+    if len(address) > 254 or not _EMAIL.fullmatch(address):
+        raise UserError(f"电子邮件地址“{address[:60]}”格式不正确，应形如 zhangsan@example.gov.cn。")
+    return address
 
 
 # Administration: the functions behind the 系统管理 pages. Each change is one transaction with
@@ -281,7 +389,7 @@ def list_users(db: sqlite_utils.Database) -> list[dict]:
     rows = all_rows(
         db,
         "SELECT users.id, username, display_name, role, unit_id, units.name AS unit_name, active,"
-        " locked_until, last_login_at, users.created_at FROM users"
+        " locked_until, last_login_at, users.created_at, email, directory FROM users"
         " LEFT JOIN units ON units.id = users.unit_id"
         " ORDER BY units.name IS NOT NULL, units.name, users.username",
     )
@@ -397,8 +505,9 @@ def reset_password(db: sqlite_utils.Database, user_id: int, password: str, actor
     check_password(password)
     with transaction(db):
         row = _account(db, user_id)
+        # A directory account given a password here becomes a local account.
         db.execute(
-            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, directory = 0 WHERE id = ?",
             (generate_password_hash(password), user_id),
         )
         sessions.end_all(db, user_id)  # whoever knew the old password is logged out too
@@ -425,3 +534,33 @@ def change_role(
                      old_role=row["role"], role=role, old_unit=row["unit_name"],
                      unit=unit["name"] if unit else None)
     return True
+
+
+def set_contact(db: sqlite_utils.Database, user_id: int, email: str, mail_enabled: bool, directory: bool,
+                actor_id: int | None = None) -> bool:
+    """Set an account's e-mail address, whether it gets mail, and whether it signs in through the directory.
+
+    Turning an account into a directory account removes its password here (and ends its sessions);
+    the way back is a password reset. False when nothing changed.
+    """
+    email = clean_email(email)
+    with transaction(db):
+        row = _account(db, user_id)
+        if (row["email"], bool(row["mail_enabled"]), bool(row["directory"])) == (email, mail_enabled, directory):
+            return False
+        if directory and not row["directory"]:
+            db.execute("UPDATE users SET password_hash = '', directory = 1 WHERE id = ?", (user_id,))
+            sessions.end_all(db, user_id)
+        elif not directory and row["directory"]:
+            raise UserError("目录账号改为本地账号：请在“重置密码”中为其设置密码。")
+        db.execute("UPDATE users SET email = ?, mail_enabled = ? WHERE id = ?", (email, int(mail_enabled), user_id))
+        audit.record(db, "user.contact", actor_id=actor_id, user=row["username"], email=email,
+                     mail_enabled=mail_enabled, directory=directory)
+    return True
+
+
+def set_mail_enabled(db: sqlite_utils.Database, user_id: int, enabled: bool) -> None:
+    """A person turns notification mail off (or on again) for themselves."""
+    with transaction(db):
+        db.execute("UPDATE users SET mail_enabled = ? WHERE id = ?", (int(enabled), user_id))
+        audit.record(db, "user.mail_setting", actor_id=user_id, mail_enabled=enabled)

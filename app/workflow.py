@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from . import audit, clock
+from . import audit, clock, notifications
 from .checks import blocking_message
 from .comments import add_return_comments
 from .db import all_rows, one, transaction
@@ -101,8 +101,10 @@ def perform(
     action: str,
     reason: str = "",
     section_ids: tuple[int, ...] = (),
+    mail: bool = False,
 ) -> int:
-    """Take a workflow action in one transaction: state change, event, edition, audit; return the event id."""
+    """Take a workflow action in one transaction: state change, event, edition, audit, notifications (and their
+    mail when `mail`); return the event id."""
     reason = reason.strip()
     with transaction(db):
         # Read the state inside the write lock: of twenty simultaneous approvals, one wins.
@@ -135,6 +137,7 @@ def perform(
         audit.record(db, f"report.{action}", actor_id=user.id, report_id=report_id,
                      from_status=report["status"], to_status=transition.to, reason=reason,
                      revisions=revisions, edition_id=edition_id)
+        notifications.on_workflow(db, report, user, action, reason, mail=mail)
     return event_id
 
 

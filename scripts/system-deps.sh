@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the site needs when they are missing:
 #   --runtime  CJK fonts and Pango for PDF export (make run; best effort)
-#   (default)  those plus Chromium for the browser tests (make test)
+#   (default)  those plus Chromium for the browser tests and slapd for the LDAP tests (make test)
 set -euo pipefail
 packages=()
 # grep without -q reads all input, so pipefail never sees a SIGPIPE'd producer.
@@ -10,6 +10,9 @@ fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || packages+=(fonts-not
 ldconfig -p 2>/dev/null | grep "libpangoft2-1.0.so.0" >/dev/null || packages+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ "${1:-}" != "--runtime" ]; then
   [ -x /usr/bin/chromium ] || packages+=(chromium)
+  # A real OpenLDAP server for the directory-login tests (they start their own on a loopback port;
+  # the instance the package may start on port 389 is not used).
+  [ -x /usr/sbin/slapd ] || packages+=(slapd)
 fi
 [ ${#packages[@]} -eq 0 ] && exit 0
 

@@ -20,6 +20,7 @@ ADMIN_ROUTES = [
     ("POST", "/admin/users/<int:user_id>/password"),
     ("POST", "/admin/users/<int:user_id>/deactivate"),
     ("POST", "/admin/users/<int:user_id>/activate"),
+    ("POST", "/admin/users/<int:user_id>/contact"),
     ("GET", "/admin/units"),
     ("POST", "/admin/units"),
     ("GET", "/admin/units/<int:unit_id>"),

@@ -169,8 +169,10 @@ def _load_user(user_id: str):
     except (TypeError, ValueError):
         return None
     config = current_app.config
+    # The bell refreshing itself is not someone at work: it must not keep an idle session alive.
     why = sessions.check(db, session.get("sid"), uid, timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
-                         timedelta(hours=float(config["SESSION_MAX_HOURS"])))
+                         timedelta(hours=float(config["SESSION_MAX_HOURS"])),
+                         touch=request.endpoint != "notifications.bell")
     user = get_user(db, uid)
     if why:
         # Deactivation ends the sessions too; say which it was.
@@ -210,7 +212,7 @@ class BoundedInt(IntegerConverter):
 
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
-    from . import activity, admin, auth, cloning, form, main, printing, reports, sections, workflow
+    from . import activity, admin, auth, cloning, form, main, notify, outbox, printing, reports, sections, workflow
 
     app.before_request(_reject_bad_form_bytes)
     app.before_request(_reject_cross_site)
@@ -250,5 +252,5 @@ def install(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
-                      printing.bp, shares.bp, form.bp, cloning.bp):
+                      printing.bp, shares.bp, form.bp, cloning.bp, notify.bp, outbox.bp):
         app.register_blueprint(blueprint)

@@ -67,7 +67,8 @@ def users():
 def _new_user_page(error: str | None = None, form=None, status: int = 200):
     """The form for a new account, with the error of a refused attempt."""
     return render_template("admin/user_new.html", error=error, form=form or {}, roles=accounts.ROLES,
-                           units=accounts.list_units(get_db())), status
+                           units=accounts.list_units(get_db()),
+                           ldap_on=bool(current_app.config.get("LDAP_URL"))), status
 
 
 @bp.get("/users/new")
@@ -80,15 +81,16 @@ def new_user():
 def create_user():
     """Create an account; a generated password is shown on this response only."""
     db = get_db()
-    password = request.form.get("password", "")
-    generated = not password
+    directory = request.form.get("directory") == "1"
+    password = "" if directory else request.form.get("password", "")
+    generated = not password and not directory
     if generated:
         password = accounts.generate_password()
     try:
         user_id = accounts.create_user(
             db, request.form.get("username", ""), request.form.get("role", ""), password,
             display_name=request.form.get("display_name", "").strip() or None, unit_id=_unit_id(),
-            actor_id=current_user.id,
+            actor_id=current_user.id, email=request.form.get("email", ""), directory=directory,
         )
     except accounts.UserError as error:
         return _new_user_page(str(error), request.form, 422)
@@ -103,7 +105,8 @@ def create_user():
 def _user_page(db, user_id: int, error: str | None = None, status: int = 200):
     """An account's page: details, role and unit, password reset, deactivation."""
     return render_template("admin/user.html", account=_account_or_404(db, user_id), error=error,
-                           roles=accounts.ROLES, units=accounts.list_units(db)), status
+                           roles=accounts.ROLES, units=accounts.list_units(db),
+                           ldap_on=bool(current_app.config.get("LDAP_URL"))), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -123,6 +126,21 @@ def change_role(user_id: int):
     except accounts.UserError as error:
         return _user_page(db, user_id, str(error), 422)
     flash("角色和单位已更新，该用户下次操作时生效。" if changed else "角色和单位没有变化。", "info")
+    return redirect(url_for("admin.user", user_id=user_id), code=303)
+
+
+@bp.post("/users/<int:user_id>/contact")
+def change_contact(user_id: int):
+    """Set the account's e-mail address, whether it gets notification mail, and whether it is a directory account."""
+    db = get_db()
+    _account_or_404(db, user_id)
+    try:
+        changed = accounts.set_contact(db, user_id, request.form.get("email", ""),
+                                       request.form.get("mail_enabled") == "1", request.form.get("directory") == "1",
+                                       actor_id=current_user.id)
+    except accounts.UserError as error:
+        return _user_page(db, user_id, str(error), 422)
+    flash("电子邮件和登录方式已保存。" if changed else "没有变化。", "info")
     return redirect(url_for("admin.user", user_id=user_id), code=303)
 
 

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 
-from .. import get_db, sessions
-from ..users import LoginRefused, authenticate
+from .. import directory, get_db, sessions
+from ..users import DirectoryDown, LoginRefused, authenticate
 from .limits import client_address, retry_after, throttles
 
 bp = Blueprint("auth", __name__)
@@ -42,7 +42,11 @@ def login():
         else:
             try:
                 user = authenticate(get_db(), request.form.get("username", ""), request.form.get("password", ""),
-                                    unknown=throttles()["login_unknown"])
+                                    unknown=throttles()["login_unknown"],
+                                    directory=directory.settings_from(current_app.config))
+            except DirectoryDown as down:
+                # Not the person's fault: not counted against this address either.
+                error, status = str(down), 503
             except LoginRefused as refused:
                 address.hit(client_address())
                 error, status = str(refused), 401

@@ -1,9 +1,9 @@
 """Review and approval: transitions, comments, changes since a return, editions and the approval sheet."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
+from .. import get_db, mail
 from ..comments import add_comment, comments_by_section, resolve_comment
 from ..comments import can_comment as may_comment
 from ..comments import can_reply as may_reply
@@ -31,7 +31,8 @@ def transition(report_id: int, action: str):
     """Submit, pass, return, approve or reopen; the page (or its htmx fragment) shows the new state."""
     db = get_db()
     section_ids = tuple(int(v) for v in request.form.getlist("section_ids") if v.isdigit())
-    perform(db, report_id, current_user, action, request.form.get("reason", ""), section_ids)
+    perform(db, report_id, current_user, action, request.form.get("reason", ""), section_ids,
+            mail=mail.configured(current_app.config))
     if not request.headers.get("HX-Request"):
         return redirect(url_for("reports.show", report_id=report_id), code=303)
     report = get_report(db, current_user, report_id)
@@ -44,7 +45,8 @@ def comment(report_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     section_id, parent_id = _optional_int("section_id"), _optional_int("parent_id")
-    add_comment(db, report, current_user, request.form.get("body", ""), section_id, parent_id)
+    add_comment(db, report, current_user, request.form.get("body", ""), section_id, parent_id,
+                mail=mail.configured(current_app.config))
     return _comments_response(db, report, section_id, parent_id)
 
 

@@ -95,7 +95,9 @@
     if (box) { box.innerHTML = ""; }
   });
 
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (event) {
+    // The bell refreshing itself in the background: it tries again on its own; nothing was lost.
+    if (event.detail.elt && event.detail.elt.id === "bell") { return; }
     showMessage("无法连接服务器，操作未完成（内容未保存）。请检查网络后重试。");
   });
   document.addEventListener("htmx:timeout", function () {

@@ -64,6 +64,8 @@ CREATE = grid(editor=OK, admin=OK, others=DENY, **GONE)
 # The new-report and import pages: whoever may create a report in some unit (an editor of another unit
 # in theirs).
 CREATE_PAGE = grid(editor=OK, other_unit=OK, admin=OK, others=DENY, **GONE)
+# One person's notification: theirs to open; to anyone else it does not exist.
+OWN_NOTE = grid(editor=OK, others=NOTFOUND, **GONE)
 C = CONFLICT
 TRANSITIONS = {
     "submit": grid(editor=(A, C, C, C), admin=(A, C, C, C), others=DENY, **GONE),
@@ -170,6 +172,17 @@ ROUTES: dict[str, tuple[dict, Req]] = {
     "POST /admin/units/<int:unit_id>": (ADMIN_ONLY, Req("/admin/units/{other_unit}", {
         "name": "改名后的单位", "code": "", "parent_id": ""})),
     "GET /admin/users": (ADMIN_ONLY, Req("/admin/users")),
+    "POST /admin/users/<int:user_id>/contact": (ADMIN_ONLY, Req("/admin/users/{target_user}/contact", {
+        "email": "viewer@example.gov.cn", "mail_enabled": "1"})),
+    "GET /admin/outbox": (ADMIN_ONLY, Req("/admin/outbox")),
+    "POST /admin/outbox/<int:outbox_id>/resend": (ADMIN_ONLY, Req("/admin/outbox/{outbox}/resend")),
+    # Notifications: everyone signed in has their own; one of them is the editor's alone.
+    "GET /notifications": (SIGNED_IN, Req("/notifications")),
+    "GET /notifications/bell": (SIGNED_IN, Req("/notifications/bell", htmx=True)),
+    "POST /notifications/read-all": (SIGNED_IN, Req("/notifications/read-all")),
+    "POST /notifications/mail": (SIGNED_IN, Req("/notifications/mail", {"enabled": "0"})),
+    "GET /notifications/<int:notification_id>": (OWN_NOTE, Req("/notifications/{notification}")),
+    "POST /notifications/<int:notification_id>/read": (OWN_NOTE, Req("/notifications/{notification}/read")),
     "POST /admin/users": (ADMIN_ONLY, Req("/admin/users", {
         "username": "newbie", "role": "viewer", "unit_id": "{unit}", "password": "", "display_name": "新人"})),
     "GET /admin/users/new": (ADMIN_ONLY, Req("/admin/users/new")),

@@ -179,6 +179,16 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
     }
     for action in PATH_TO[state]:
         perform(db, report_id, admin, action)
+    # One unread notification for everyone (so that "mark all read" changes something), one failed mail.
+    for username in filter(None, USERNAMES.values()):
+        db.execute("INSERT INTO notifications (user_id, kind, message, link, created_at) SELECT id, 'comment',"
+                   " '测试通知', '/reports/1', '2025-01-01T00:00:00.000000+00:00' FROM users WHERE username = ?",
+                   (username,))
+    notification = db.execute("SELECT notifications.id FROM notifications JOIN users ON users.id = user_id"
+                              " WHERE username = 'editor' ORDER BY notifications.id DESC LIMIT 1").fetchone()[0]
+    mail = db.execute("INSERT INTO outbox (user_id, recipient, subject, body, link, status, next_attempt_at,"
+                      " last_error, created_at) VALUES (2, 'editor@example.gov.cn', '主题', '正文', '/reports/1',"
+                      " 'failed', '2025-01-01', '550 no such user', '2025-01-01')").lastrowid
     ids = {
         "report": report_id, "other_report": other_report, "section": section.id,
         "revision": db.execute("SELECT id FROM revisions WHERE section_id = ? ORDER BY version LIMIT 1",
@@ -189,7 +199,8 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
         "indicators": db.execute("SELECT id FROM indicators WHERE report_id = ? ORDER BY position LIMIT 1",
                                  (report_id,)).fetchone()[0],
         "unit": unit_id, "other_unit": other_unit, "target_user": 5, "retired": retired,
-        "tokens": tokens, "title": report["title"], "foreign": foreign,
+        "tokens": tokens, "title": report["title"], "foreign": foreign, "notification": notification,
+        "outbox": mail,
     }
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
