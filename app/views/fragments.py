@@ -20,8 +20,8 @@ from ..db import change_count
 from ..reports import UnitChoice, unit_choices
 
 # Stands for the reader's CSRF token (new on every request) inside a kept fragment: every csrf_token()
-# gives it while one is built (_csrf_stand_in). Requests with NUL are refused and nh3 drops it, so no
-# user text can contain it.
+# gives it while one is built (_csrf_stand_in). Every field and import arrives with NUL removed
+# (cleantext.py) and nh3 drops it, so no user text can contain it.
 CSRF_MARK = "\x00csrf\x00"
 CSRF_MARK_BYTES = CSRF_MARK.encode()
 # Stands for the kept report block in the page rendered around it (user text cannot hold NUL either).
