@@ -330,6 +330,8 @@
     try { return window.localStorage; } catch (e) { return null; }
   }
 
+  var timers = new WeakMap();
+
   function draftsOf(prefix) {
     var store = storage(), keys = [];
     if (!store) { return keys; }
@@ -342,12 +344,13 @@
 
   function clearDrafts(form) {
     var store = storage();
+    clearTimeout(timers.get(form));  // a copy due to be kept after the last keystroke is not wanted now
     if (store && form.dataset.draftKey) { draftsOf(form.dataset.draftKey).forEach(function (k) { store.removeItem(k); }); }
   }
 
   function keepDraft(form) {
     var store = storage(), textarea = form.querySelector("textarea[name=markdown]");
-    if (!store || !textarea || form.dataset.dirty !== "1") { return; }
+    if (!store || !textarea || form.dataset.dirty !== "1" || !form.isConnected) { return; }
     var title = form.querySelector("input[name=title]");
     var draft = {markdown: textarea.value, title: title ? title.value : null, version: form.dataset.version,
                  at: Date.now()};
@@ -357,7 +360,6 @@
     } catch (e) { /* storage full or refused: the guard on leaving the page still asks */ }
   }
 
-  var timers = new WeakMap();
   document.addEventListener("input", function (event) {
     var form = event.target.closest && event.target.closest("form[data-draft-key]");
     if (!form) { return; }
@@ -517,6 +519,10 @@
 
   document.addEventListener("htmx:beforeOnLoad", function (event) {
     var elt = event.detail.elt, xhr = event.detail.xhr;
+    if (xhr.status === 200 && elt.matches && elt.matches("form[data-draft-key]")) {
+      clearDrafts(elt);  // saved: the kept copy has done its work
+      return;
+    }
     if (xhr.status !== 401) { return; }
     var form = elt.closest && elt.closest("form[data-draft-key]");
     if (form && elt === form) {
@@ -529,13 +535,6 @@
       window.location.href = login.pathname + login.search;
     } else if (form || elt.id === "presence") {
       event.preventDefault();  // a heartbeat, a preview or a poll: stay, the text is kept
-    }
-  });
-
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var elt = event.detail.elt;
-    if (elt.matches && elt.matches("form[data-draft-key]") && event.detail.xhr.status === 200) {
-      clearDrafts(elt);  // saved: the kept copy has done its work
     }
   });
 

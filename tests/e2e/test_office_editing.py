@@ -3,6 +3,7 @@ clipboard events, the toolbar and its shortcuts, Tab and Esc, who else is editin
 kept through a reload and through an expired login."""
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import expect
@@ -240,7 +241,7 @@ def test_an_expired_login_during_save_loses_nothing(login):
     page.context.clear_cookies()  # as the server sees an expired session: no session at all
     page.locator(f"#section-{sid}").get_by_role("button", name="保存").click()
     page.wait_for_url("**/login?**")
-    assert f"/reports/1/sections/{sid}/edit" in page.url
+    assert f"next=/reports/1/sections/{sid}/edit" in unquote(page.url)
     page.fill("input[name=username]", "editor")
     page.fill("input[name=password]", PASSWORDS["editor"])
     page.get_by_role("button", name="登录").click()
