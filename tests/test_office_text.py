@@ -108,3 +108,15 @@ def test_migration_renders_stored_html_again_and_marks_old_editions(app, db):
     assert edition == (frozen, 0)
     printable = from_edition(db, get_report(db, admin, rid), 1)
     assert "<p>甲\n乙</p>" in printable.sections[0].html  # Word gets what was approved
+
+
+def test_markdown_export_shows_each_enter_as_a_paragraph_in_any_reader(auth, app, db):
+    """The exported file has a blank line at each Enter and completed tables; JSON keeps the typed text."""
+    rid = app.config["SAMPLE_ID"]
+    sid = db.execute("SELECT id FROM sections WHERE report_id = ? ORDER BY id LIMIT 1", (rid,)).fetchone()[0]
+    db.execute("UPDATE sections SET markdown = ? WHERE id = ?", ("甲\n乙\n｜项目｜金额｜\n｜经费｜1｜", sid))
+    auth.login()
+    exported = auth.get(f"/reports/{rid}/export.md").text
+    assert "## 一、绩效自评情况\n\n甲\n\n乙\n\n|项目|金额|\n| --- | --- |\n|经费|1|\n\n###" in exported
+    data = auth.get(f"/reports/{rid}/export.json").json
+    assert data["sections"][0]["markdown"] == "甲\n乙\n｜项目｜金额｜\n｜经费｜1｜"
