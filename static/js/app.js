@@ -1,15 +1,5 @@
 // Site behaviour that htmx attributes do not cover: CSRF header, unsaved-edit guard,
 // Ctrl+S, dismissible messages, network errors. No inline scripts anywhere (CSP).
-// The editors' toolbar, paste, drafts and presence (#16) live in editor.js, loaded beside this file.
-(function () {
-  "use strict";
-  var me = document.currentScript;
-  if (!me) { return; }
-  var script = document.createElement("script");
-  script.src = me.src.replace(/app\.js(\?.*)?$/, "editor.js");
-  document.head.appendChild(script);
-})();
-
 (function () {
   "use strict";
 

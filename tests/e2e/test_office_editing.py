@@ -13,6 +13,7 @@ from tests.e2e.conftest import PASSWORDS
 pytestmark = pytest.mark.e2e
 
 REPORT = "/reports/1"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clipboard"
 
 
@@ -76,6 +77,9 @@ def test_pasted_office_content_is_saved_and_shown_formatted(login, fixture, expe
     expect(textarea).not_to_have_value("")
     pasted = textarea.input_value()
     assert "mso-" not in pasted and "<" not in pasted.replace("<br>", "").replace("<90", "")
+    if fixture == "word.html":  # a picture of the editor after a paste, for a human to judge
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator(f"#section-{sid}").screenshot(path=str(ARTIFACTS / "editor-paste-word.png"))
     body = save(page, sid)
     for selector in expected:
         expect(body.locator(selector).first).to_be_visible()
@@ -222,6 +226,8 @@ def test_unsaved_text_survives_a_reload_and_is_offered_back(login):
     offer = page.locator(f"#section-{sid} .draft-offer")
     expect(offer).to_be_visible()
     expect(offer.locator("ins")).to_have_text("重载前写下的一段")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(f"#section-{sid}").screenshot(path=str(ARTIFACTS / "editor-draft-offer.png"))
     offer.get_by_role("button", name="恢复未保存的内容").click()
     expect(textarea).to_have_value(saved + "\n重载前写下的一段")
     body = save(page, sid)
