@@ -2,6 +2,7 @@
 clipboard events, the toolbar and its shortcuts, Tab and Esc, who else is editing, and unsaved text
 kept through a reload and through an expired login."""
 
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -258,3 +259,33 @@ def test_an_expired_login_during_save_loses_nothing(login):
     body = save(page, sid)
     expect(body.locator("p", has_text="第二段")).to_be_visible()
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('draft:'))") == []
+
+
+def test_form_text_cells_get_the_plain_toolbar_and_plain_paste(login):
+    page = login("editor")
+    page.goto(REPORT)
+    page.locator("#form-goals").get_by_role("button", name="编辑目标").click()
+    cell = page.locator("#form-goals textarea[name=actual]")
+    expect(cell).to_be_visible()
+    bar = page.locator("#form-goals .f-actual [role=toolbar]")
+    for name in ("编号列表", "项目符号列表", "撤销", "格式说明"):
+        expect(bar.get_by_role("button", name=name)).to_be_visible()
+    expect(bar.get_by_role("button", name="加粗")).to_have_count(0)  # the cell is plain text
+    cell.fill("")
+    paste(cell, (FIXTURES / "wps.html").read_text(encoding="utf-8"), "纯文本")
+    expect(cell).to_have_value(
+        "（四）管理效率分析\n预算编制：年初预算编制完整，细化率达100%。\n1、信息公开及时\n2、采购执行规范\n"
+        "注：以上按*号标注的为重点。\n指标　完成值\n政府采购执行率　98.5%")
+    cell.evaluate("el => el.setSelectionRange(0, 0)")
+    bar.get_by_role("button", name="项目符号列表").click()
+    expect(cell).to_have_value(re.compile("^● （四）管理效率分析\n"))
+    page.locator("#form-goals").get_by_role("button", name="保存").click()
+    expect(page.locator("#form-goals .goal-text").nth(1)).to_contain_text("● （四）管理效率分析")
+
+
+def test_comment_box_has_the_toolbar(login):
+    page = login("reviewer")
+    page.goto(REPORT)
+    box = page.locator("#comments-report details.add-comment")
+    box.locator("summary").click()
+    expect(box.get_by_role("toolbar").get_by_role("button", name="加粗")).to_be_visible()
