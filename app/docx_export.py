@@ -1,6 +1,7 @@
 """The report as a Word file: official fonts set as East-Asian fonts on every run, A4, page numbers."""
 
 import io
+import re
 from html.parser import HTMLParser
 
 from docx import Document
@@ -107,6 +108,9 @@ def _setup(document, mark: str | None) -> None:
         style.paragraph_format.line_spacing = Pt(28)
 
 
+_NEWLINE_SPACE = re.compile(r"\n\s*")  # source layout of the HTML, shown as nothing
+
+
 class _HtmlToDocx(HTMLParser):
     """Writes the sanitized HTML of a section (p, lists, tables, emphasis) into Word paragraphs."""
 
@@ -131,6 +135,8 @@ class _HtmlToDocx(HTMLParser):
                 self.table.append([])
             elif tag in ("td", "th"):
                 self.cell = []
+            elif tag == "br" and self.cell is not None:
+                self.cell.append("\n")  # a line break inside a cell (pasted tables keep them)
             return
         if tag in ("p", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6"):
             self._new_paragraph(indent=tag == "p")
@@ -181,8 +187,10 @@ class _HtmlToDocx(HTMLParser):
     def handle_data(self, data):
         if self.table is not None:
             if self.cell is not None:
-                self.cell.append(data)
+                self.cell.append(_NEWLINE_SPACE.sub("", data))
             return
+        # Line breaks are <br> (written above); the newline Markdown puts after one is not a second.
+        data = _NEWLINE_SPACE.sub("", data)
         if not data.strip() and self.paragraph is None:
             return
         if self.paragraph is None:

@@ -45,7 +45,7 @@ def freeze(db: sqlite_utils.Database, report: dict, approver_id: int) -> int:
     ).fetchone()[0]
     return db.execute(
         "INSERT INTO editions (report_id, number, unit_name, year, title, html, content,"
-        " content_hash, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " content_hash, approved_by, approved_at, line_breaks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
         (report["id"], number, report["unit_name"], report["year"], report["title"],
          snapshot_html(report["title"], report["preamble_html"], sections) + "\n"
          + form_html(form, score, report["unit_name"], report["year"]),

@@ -5,6 +5,7 @@ import json
 import sqlite_utils
 
 from .form_store import form_json
+from .office_text import prepare
 from .reports import get_sections
 
 # Markdown heading marks per outline level; the importer reads levels from the numbers,
@@ -43,12 +44,15 @@ def to_json(db: sqlite_utils.Database, report: dict) -> str:
 
 
 def to_markdown(db: sqlite_utils.Database, report: dict) -> str:
-    """The report as one Markdown file that imports back to the same outline and text."""
+    """The report as one Markdown file that imports back to the same outline and text.
+
+    The text is written as it is rendered (office_text.prepare: a blank line at each Enter, tables
+    completed), so any Markdown reader shows the paragraphs and tables this site shows."""
     parts = [f"# {report['title']}"]
     if report["preamble"].strip():
-        parts.append(report["preamble"].strip())
+        parts.append(prepare(report["preamble"].strip()))
     for section in get_sections(db, report["id"]):
         parts.append(f"{_HASHES[section.level]} {section.number}{section.title}")
         if section.markdown.strip():
-            parts.append(section.markdown.strip())
+            parts.append(prepare(section.markdown.strip()))
     return "\n\n".join(parts) + "\n"

@@ -47,13 +47,14 @@ class PrintSection:
     markdown: str = ""
     rendered: str | None = None  # a live section's cached HTML; an edition's is rendered when first asked for
     values: dict | None = None  # an edition's frozen placeholder values ({{总分}} …)
+    office: bool = True  # False: an edition approved before Enter meant a new paragraph (#16)
 
     @property
     def html(self) -> str:
         """The section's HTML. Only Word export asks: the share and print pages show the edition's
         frozen HTML, so a share view no longer renders every section's Markdown again."""
         if self.rendered is None:
-            self.rendered = fill(render_markdown(self.markdown), self.values or {})
+            self.rendered = fill(render_markdown(self.markdown, office=self.office), self.values or {})
         return self.rendered
 
 
@@ -121,11 +122,13 @@ def from_edition(db: sqlite_utils.Database, report: dict, number: int) -> Printa
     edition = get_edition(db, report["id"], number)
     content = edition["content"]
     values = values_from_json(content.get("form"), content.get("score"))
+    office = bool(edition["line_breaks"])  # as its frozen HTML was rendered
     return Printable(
         report_id=report["id"], unit=edition["unit_name"], year=edition["year"], title=edition["title"],
-        preamble_html=render_markdown(content.get("preamble", "")),
+        preamble_html=render_markdown(content.get("preamble", ""), office=office),
         body_html=edition["html"],
-        sections=[PrintSection(s["level"], s["number"], s["title"], markdown=s["markdown"], values=values)
+        sections=[PrintSection(s["level"], s["number"], s["title"], markdown=s["markdown"], values=values,
+                                 office=office)
                   for s in content["sections"]],
         mark=None,
         edition=_EditionFacts(edition),

@@ -18,6 +18,7 @@ import time
 import nh3
 
 from . import sandbox
+from .office_text import prepare
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,15 @@ def sanitize(fragment: str) -> str:
     )
 
 
-def render_markdown(text: str) -> str:
-    """Render Markdown to sanitized HTML; never crashes or hangs on hostile input."""
+def render_markdown(text: str, *, office: bool = True) -> str:
+    """Render Markdown to sanitized HTML; never crashes or hangs on hostile input.
+
+    `office`: Enter starts a new paragraph and office-typed tables are tables (office_text.py);
+    False renders as before issue #16, for editions approved before it (their frozen HTML)."""
     if not text.strip():
         return ""
+    if office:
+        text = prepare(text)
     if _bracket_cost(text) > BRACKET_BUDGET:
         return plain_html(text)
     rendered = _convert(text)

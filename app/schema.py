@@ -491,6 +491,27 @@ def _0012_notifications_mail(db: sqlite_utils.Database) -> None:
         CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
         """,
     )
+def _0014_line_breaks(db: sqlite_utils.Database) -> None:
+    """Enter means a new paragraph (#16): the cached HTML of every text the new rules change is
+    rendered again; editions keep their frozen HTML and are marked as made by the old rules, so that
+    their Word export (rendered from their Markdown) still matches what was approved."""
+    from .office_text import prepare
+    from .render import render_markdown
+
+    # Editions are immutable (a trigger refuses updates): the existing ones take the default, 0;
+    # editions.freeze writes 1.
+    db.execute("ALTER TABLE editions ADD COLUMN line_breaks INTEGER NOT NULL DEFAULT 0")
+    for table, text, cached in (("sections", "markdown", "html"), ("reports", "preamble", "preamble_html"),
+                                ("comments", "body", "body_html")):
+        # Only texts with a line break or a full-width bar can render differently.
+        rows = db.execute(
+            f"SELECT id, {text} FROM {table} WHERE instr({text}, char(10)) OR instr({text}, '｜')"  # noqa: S608 (names above)
+            f" OR {text} LIKE '　%'"
+        ).fetchall()
+        for row_id, markdown in rows:
+            if prepare(markdown) != markdown:
+                db.execute(f"UPDATE {table} SET {cached} = ? WHERE id = ?",  # noqa: S608 (names above)
+                           (render_markdown(markdown), row_id))
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -506,6 +527,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0010_report_list_count", _0010_report_list_count),
     ("0011_clean_text_and_edition_files", _0011_clean_text_and_edition_files),
     ("0012_notifications_mail", _0012_notifications_mail),
+    ("0014_line_breaks", _0014_line_breaks),
 ]
 
 

@@ -212,7 +212,21 @@ class BoundedInt(IntegerConverter):
 
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
-    from . import activity, admin, auth, cloning, form, main, notify, outbox, printing, reports, sections, workflow
+    from . import (
+        activity,
+        admin,
+        auth,
+        cloning,
+        editing,
+        form,
+        main,
+        notify,
+        outbox,
+        printing,
+        reports,
+        sections,
+        workflow,
+    )
 
     app.before_request(_reject_bad_form_bytes)
     app.before_request(_reject_cross_site)
@@ -252,5 +266,5 @@ def install(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
-                      printing.bp, shares.bp, form.bp, cloning.bp, notify.bp, outbox.bp):
+                      printing.bp, shares.bp, form.bp, cloning.bp, notify.bp, outbox.bp, editing.bp):
         app.register_blueprint(blueprint)

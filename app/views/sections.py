@@ -23,6 +23,7 @@ from ..sections import (
     restore_revision,
     save_section,
 )
+from .editing import presence
 from .form import form_context
 from .reports import report_context
 
@@ -85,7 +86,9 @@ def edit(report_id: int, section_id: int):
     section = get_section(db, report_id, section_id)
     if not _is_htmx():
         return _page(report, editing=section_id)
-    return render_template("reports/_section_edit.html", report=report, section=section,
+    # Told first if someone else has it open (advice only: the 409 conflict view is the guarantee).
+    others = presence().others(report_id, section_id, current_user.id)
+    return render_template("reports/_section_edit.html", report=report, section=section, others=others,
                            markdown=section.markdown, title=section.title, version=section.version)
 
 
@@ -129,6 +132,7 @@ def save(report_id: int, section_id: int):
             return _page(report, editing=section_id, conflict=mine, status=409)
         return render_template("reports/_conflict.html", report=report, section_id=section_id,
                                conflict=mine), 409
+    presence().leave(report_id, section_id, current_user.id)
     if not _is_htmx():
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"),
                         code=303)

@@ -67,7 +67,7 @@ async ([marker, leaks, products]) => {
     "svg", "math", "TEMPLATE", "STYLE", "XMP", "PLAINTEXT", "NOSCRIPT", "MARQUEE", "VIDEO", "AUDIO"]);
   const urlAttributes = ["href", "src", "action", "formaction", "data", "xlink:href", "background",
     "poster", "lowsrc", "dynsrc", "codebase", "cite", "ping"];
-  const siteScripts = ["/static/vendor/htmx-2.0.11.min.js", "/static/js/app.js"];
+  const siteScripts = ["/static/vendor/htmx-2.0.11.min.js", "/static/js/app.js", "/static/js/editor.js"];
   let messages = 0;
   for (const el of document.querySelectorAll("*")) {
     const tag = el.tagName;

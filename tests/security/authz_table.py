@@ -157,6 +157,12 @@ ROUTES: dict[str, tuple[dict, Req]] = {
     "GET /search": (SIGNED_IN, Req("/search?q=康复")),
     "GET /units/suggest": (SIGNED_IN, Req("/units/suggest?unit_name=荔湾")),
     "POST /logout": (SIGNED_IN, Req("/logout")),
+    # The editors (#16): paste conversion, the format cheat sheet, who else is editing.
+    "POST /paste": (SIGNED_IN, Req("/paste", {"html": "<p><b>甲</b></p>", "text": "甲"})),
+    "GET /format-help": (SIGNED_IN, Req("/format-help")),
+    "GET /reports/<int:report_id>/presence": (VIEW, Req(R + "/presence", htmx=True)),
+    "POST /reports/<int:report_id>/sections/<int:section_id>/presence": (EDIT, Req(S + "/presence", htmx=True)),
+    "POST /reports/<int:report_id>/sections/<int:section_id>/presence/leave": (VIEW, Req(S + "/presence/leave")),
     "GET /reports/import": (CREATE_PAGE, Req("/reports/import")),
     "POST /reports/import": (CREATE, Req("/reports/import", {
         "text": "一、概况\n\n正文。", "year": "2032", "unit_id": "{unit}", "confirm": "1", "format": "auto"})),

@@ -231,7 +231,8 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
 
 REFUSALS = {LOGIN, DENY, CONFLICT, NOTFOUND}
 # Allowed POSTs that store nothing: previews, and logging out (which ends a session, not data).
-CHANGE_NOTHING = {key for key in ROUTES if key.endswith("/preview")} | {"POST /logout", "POST /login"}
+CHANGE_NOTHING = {key for key in ROUTES if key.endswith(("/preview", "/presence", "/presence/leave"))} | {
+    "POST /logout", "POST /login", "POST /paste"}  # presence is kept in memory, a paste converts only
 
 
 def _fill(value, ids):

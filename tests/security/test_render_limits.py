@@ -24,7 +24,10 @@ def test_pathological_markdown_is_cut_off_and_shown_as_escaped_text(name):
     started = time.monotonic()
     html = render_markdown(PATHOLOGICAL[name] + "<script>alert(1)</script>")
     assert time.monotonic() - started < RENDER_SECONDS + 1.0
-    assert html.startswith("<p>") and "<script" not in html  # escaped as text, or removed by nh3
+    # Escaped as text, or removed by nh3. Since #16 one Enter is one paragraph, which splits the rules
+    # into blocks that Python-Markdown reads in linear time: they may come back as rules, in time.
+    assert html.startswith(("<hr>", "<p>") if name == "horizontal rules" else "<p>")
+    assert "<script" not in html
 
 
 def test_the_next_text_after_a_stuck_one_renders_normally():
