@@ -234,3 +234,11 @@ def _merge_levels(sheet, first: int, count: int) -> None:
                     sheet.merge_cells(start_row=start, start_column=column, end_row=row - 1, end_column=column)
                     sheet.cell(start, column).alignment = WRAP
                 start = row
+
+
+def report_workbook(db, report: dict) -> bytes:
+    """A report's live 自评表 as a workbook (the scores as the report page shows them)."""
+    from .form_store import load_form
+
+    form = load_form(db, report["id"])
+    return form_workbook(form, form.score(), report["unit_name"], report["year"])

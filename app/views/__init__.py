@@ -193,7 +193,7 @@ class BoundedInt(IntegerConverter):
 
 def install(app: Flask) -> None:
     """Register hooks, error handlers, template helpers and blueprints on the app."""
-    from . import activity, admin, auth, cloning, form, main, printing, reports, sections, summary, workflow
+    from . import activity, admin, auth, cloning, form, main, printing, reports, sections, sheets, summary, workflow
 
     app.before_request(_reject_bad_form_bytes)
     app.before_request(_reject_cross_site)
@@ -231,5 +231,5 @@ def install(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
-                      printing.bp, shares.bp, form.bp, cloning.bp, summary.bp):
+                      printing.bp, shares.bp, form.bp, cloning.bp, summary.bp, sheets.bp):
         app.register_blueprint(blueprint)

@@ -144,6 +144,32 @@ def _replace_year(ids, db):
                                                 (ids["section"],)).fetchone()[0]}
 
 
+def _workbook(ids, db):
+    """The report's own 自评表 as an uploaded .xlsx, one contact changed."""
+    import io
+
+    from app.form_store import load_form
+    from app.xlsx_export import form_workbook
+
+    form = load_form(db, ids["report"])
+    form.header.contact_name = "导入人"
+    return {"file": (io.BytesIO(form_workbook(form, form.score(), "单位", 2024)), "自评表.xlsx")}
+
+
+def _imported(ids, db):
+    """A confirmed import: the previewed form (one contact changed) and the form's fingerprint."""
+    import json
+
+    from app.form_import import fingerprint
+    from app.form_model import form_to_json
+    from app.form_store import load_form
+
+    form = load_form(db, ids["report"])
+    seen = fingerprint(form)
+    form.header.contact_name = "导入人"
+    return {"form": json.dumps(form_to_json(form), ensure_ascii=False), "fingerprint": seen, "filename": "a.xlsx"}
+
+
 R = "/reports/{report}"
 S = R + "/sections/{section}"
 ROUTES: dict[str, tuple[dict, Req]] = {
@@ -229,6 +255,10 @@ ROUTES: dict[str, tuple[dict, Req]] = {
     "POST /reports/<int:report_id>/form/budget-weight": (EDIT, Req(R + "/form/budget-weight", _version(
         "SELECT version FROM scoring_rules WHERE report_id = {report}")({"budget_weight": "12"}), htmx=True)),
     "POST /reports/<int:report_id>/form/rules": (RULES, Req(R + "/form/rules", _rules)),
+    # The 自评表 from Excel: the upload page, the preview (reads the file, stores nothing), the confirmation.
+    "GET /reports/<int:report_id>/form/import": (EDIT, Req(R + "/form/import")),
+    "POST /reports/<int:report_id>/form/import/preview": (EDIT, Req(R + "/form/import/preview", _workbook)),
+    "POST /reports/<int:report_id>/form/import": (EDIT, Req(R + "/form/import", _imported)),
     # Comments, workflow, shares, next year's report.
     "POST /reports/<int:report_id>/comments": (COMMENT, Req(R + "/comments", {
         "body": "意见", "section_id": "{section}"}, htmx=True)),
