@@ -57,6 +57,7 @@ _PARENS = re.compile(r"[（(][^）)]*[）)]")
 _DIRECTION = re.compile(r"^\s*(≥|>=|＞=|不低于|不少于|≤|<=|＜=|不高于|不超过|=|＝)\s*")
 _DIRECTION_WORDS = {"≥": ">=", ">=": ">=", "＞=": ">=", "不低于": ">=", "不少于": ">=", "≤": "<=", "<=": "<=",
                     "＜=": "<=", "不高于": "<=", "不超过": "<=", "=": "=", "＝": "="}
+_TITLE_YEAR = re.compile(r"^\s*((?:19|20)\d{2})\s*年度")
 _NUMBER_HEAD = re.compile(r"^[-+]?[0-9０-９,，.。]+")
 
 
@@ -74,17 +75,20 @@ def _match(text: str, names: dict[str, tuple[str, ...]]) -> str | None:
     return None
 
 
-def _columns(grid: Grid, row: int, names: dict, must: str, least: int) -> dict[str, int] | None:
-    """field → column if the row (with the row above, for two-row headers) is a header row of the table."""
+def _columns(grid: Grid, row: int, names: dict, must: str, least: int) -> tuple[dict[str, int], int] | None:
+    """(field → column, first header row) if the row (with the row above, for two-row headers) is a header
+    row of the table."""
     found: dict[str, int] = {}
+    top = row
     for number in (row, row - 1):
         for column, text in grid.row(number):
             name = _match(text, names)
             if name and name not in found and column not in found.values():
                 found[name] = column
+                top = number
         if number == row and must not in found:
             return None
-    return found if len(found) >= least else None
+    return (found, top) if len(found) >= least else None
 
 
 def ref(row: int, column: int) -> str:
@@ -150,17 +154,19 @@ def find_form(grid: Grid) -> Found:
     """Locate the tables and labelled values of a 自评表 sheet."""
     found = Found()
     indicator_head = budget_head = None
+    heads: set[int] = set()  # the rows of both tables' headers: where the other table's rows end
     for number in grid.rows:
         if indicator_head is None:
-            columns = _columns(grid, number, INDICATOR_COLUMNS, "name", 4)
-            if columns and ("target" in columns or "actual" in columns):
-                indicator_head = (number, columns)
+            found_columns = _columns(grid, number, INDICATOR_COLUMNS, "name", 4)
+            if found_columns and ("target" in found_columns[0] or "actual" in found_columns[0]):
+                indicator_head = (number, found_columns[0])
+                heads.update(range(found_columns[1], number + 1))
                 continue
         if budget_head is None:
-            columns = _columns(grid, number, BUDGET_COLUMNS, "source", 3)
-            if columns:
-                budget_head = (number, columns)
-    heads = {head[0] for head in (indicator_head, budget_head) if head}
+            found_columns = _columns(grid, number, BUDGET_COLUMNS, "source", 3)
+            if found_columns:
+                budget_head = (number, found_columns[0])
+                heads.update(range(found_columns[1], number + 1))
     if budget_head:
         number, columns = budget_head
         found.lines, total_row = _read_table(grid, number, columns, "source", heads)
@@ -182,6 +188,11 @@ def find_form(grid: Grid) -> Found:
             found.year = _beside(grid, number, column)
         if label == "单位名称" and found.unit is None:
             found.unit = _beside(grid, number, column)
+    if found.year is None:  # a title such as 2024年度部门整体支出绩效自评表
+        for (number, column), text in sorted(grid.cells.items()):
+            if number <= 3 and (title := _TITLE_YEAR.match(text)):
+                found.year = (title.group(1), ref(number, column))
+                break
     return found
 
 

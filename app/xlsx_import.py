@@ -148,6 +148,9 @@ def read_cells(data: bytes) -> dict:
         shown = "、".join(uncached[:5]) + ("等" if len(uncached) > 5 else "")
         raise XlsxRefused(f"工作表中有 {len(uncached)} 个公式没有计算结果（{shown}）。本系统不计算公式："
                           "请在 Excel 或 WPS 中打开并保存该文件（公式会算出结果）后再导入，或把公式改为数值。")
+    # A dimension may understate the sheet, and openpyxl would then stop reading at it: read every row
+    # and count them instead.
+    sheet.reset_dimensions()
     cells = []
     for row_number, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
         if row_number > MAX_ROWS:
