@@ -84,13 +84,14 @@ def _bureau_template(actual_of_first: str = "3294人") -> bytes:
     sheet.append(["财政拨款", 2100, 2162.14, 2100.5, 0.9715, "含追加"])
     sheet.append(["其他资金", 0, 0, 0])
     sheet.append([])
-    sheet.append(["绩效指标", None, None, "指标性质", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施",
-                  "备注"])
+    sheet.append(["绩效指标", None, None, "指标性质", "年度指标值", "实际完成值", "分值", "得分",
+                  "偏差原因分析及改进措施", "备注"])
     sheet.merge_cells("A9:C9")
     for column in "DEFGHIJ":
         sheet.merge_cells(f"{column}9:{column}10")
     sheet.append(["一级指标", "二级指标", "三级指标"])
-    sheet.append(["产出指标", "数量指标", "康复资助审批人数", "定量", "≥3000人", actual_of_first, 10, 10, None, "按审批系统"])
+    sheet.append(["产出指标", "数量指标", "康复资助审批人数", "定量", "≥3000人", actual_of_first, 10, 10, None,
+                  "按审批系统"])
     sheet.append([None, None, "辅具适配服务人数", "定量", "≥900人", "932人", 5, 5])
     sheet.append([])
     sheet.append([None, "质量指标", "精准康复覆盖率", "定量", "≥95%", "98%", 10, 10])
