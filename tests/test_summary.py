@@ -205,3 +205,11 @@ def test_a_supervisor_reads_every_unit_comments_and_changes_nothing(app, auth):
     assert auth.post(f"/reports/{report_id}/submit", {}).status_code == 403
     assert auth.post(f"/reports/{report_id}/comments", {"body": "请说明执行率偏低的原因。"}).status_code == 200
     assert auth.get("/search?q=康复").status_code == 200
+
+
+@pytest.mark.parametrize("documented", ["`export-summary --year", "`import-form ID",
+                                        "--format json\\|md\\|pdf\\|docx\\|xlsx", "`supervisor`", "/summary?year="])
+def test_the_readme_documents_the_summary_and_the_spreadsheets(documented):
+    from pathlib import Path
+
+    assert documented in (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

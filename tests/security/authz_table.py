@@ -167,7 +167,9 @@ def _imported(ids, db):
     form = load_form(db, ids["report"])
     seen = fingerprint(form)
     form.header.contact_name = "导入人"
-    return {"form": json.dumps(form_to_json(form), ensure_ascii=False), "fingerprint": seen, "filename": "a.xlsx"}
+    text = json.dumps(form_to_json(form), ensure_ascii=False)
+    # Recipe values go through str.format with the world's ids: the JSON's braces are doubled for it.
+    return {"form": text.replace("{", "{{").replace("}", "}}"), "fingerprint": seen, "filename": "a.xlsx"}
 
 
 R = "/reports/{report}"
