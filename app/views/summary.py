@@ -1,10 +1,13 @@
 """The year summary across units for admins and 监管人员: table, charts, a unit's trend, the .xlsx download."""
 
+from typing import NamedTuple
+
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_db
 from ..charts import bar_chart, line_chart
+from ..clock import local
 from ..db import change_count
 from ..permissions import require_summary
 from ..printing import content_disposition
@@ -79,6 +82,50 @@ def _rows(choices: dict) -> list:
     return sort_rows(rows, choices["sort"], choices["desc"])
 
 
+class Line(NamedTuple):
+    """A row of the table as text: a district has a thousand, formatted here rather than in the template."""
+
+    unit_name: str
+    status: str
+    status_label: str
+    more: int
+    updated: str
+    total: str
+    grade: str
+    rate: str
+    budget: str
+    indicators: str
+    errors: str
+    warnings: str
+    report_url: str
+    trend_url: str
+
+
+_MARK = 987654321  # stands for an id in a URL built once per page
+
+
+def _lines(rows: list, year: int) -> list[Line]:
+    """The rows as the table shows them: numbers to two decimals, local times, links."""
+    zone = current_app.config["TIMEZONE"]
+    report_url = url_for("reports.show", report_id=_MARK)
+    trend_url = url_for("summary.trend", unit_id=_MARK, year=year)
+
+    def two(value) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    lines = []
+    for row in rows:
+        has = row.report_id is not None
+        lines.append(Line(
+            row.unit_name, row.status, row.status_label, row.more_reports,
+            local(row.updated_at, zone) if row.updated_at else "—", two(row.total), row.grade or "—",
+            "—" if row.rate is None else f"{row.rate * 100:.2f}%", two(row.budget_score), two(row.indicator_score),
+            str(row.errors) if has else "—", str(row.warnings) if has else "—",
+            report_url.replace(str(_MARK), str(row.report_id)) if has else "",
+            trend_url.replace(str(_MARK), str(row.unit_id))))
+    return lines
+
+
 @bp.get("")
 def show():
     """The summary of a year: one row per unit, totals and averages, charts of the distributions."""
@@ -100,7 +147,8 @@ def show():
         values.update(changes)
         return url_for("summary.show", **{k: v for k, v in values.items() if v not in (None, "")})
 
-    return render_template("summary/show.html", rows=rows, totals=totals(rows), charts=charts, link=link,
+    return render_template("summary/show.html", rows=_lines(rows, choices["year"]), totals=totals(rows),
+                           charts=charts, link=link,
                            sorts=SORTS, statuses=STATUS_NAMES, grades=GRADES, **choices)
 
 
