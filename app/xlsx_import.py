@@ -16,7 +16,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from xml.etree.ElementTree import iterparse  # noqa: S405 (our own bounded input; no entities are resolved)
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse  # refuses entity definitions and DTDs (so does openpyxl with it)
 
 from . import sandbox
 from .reports import InvalidInput
@@ -106,7 +108,7 @@ def _uncached_formulas(archive: zipfile.ZipFile, path: str) -> list[str]:
     """The cells of a sheet that hold a formula without a saved result."""
     found = []
     with archive.open(path) as stream:
-        for _, element in iterparse(stream, events=("end",)):  # noqa: S314 (size checked; expat resolves no external entities)
+        for _, element in iterparse(stream, events=("end",)):
             if element.tag == _NS + "c":
                 formula, value = element.find(_NS + "f"), element.find(_NS + "v")
                 if formula is not None and (value is None or value.text in (None, "")):
@@ -124,6 +126,15 @@ def _sheet(workbook):
 
 def read_cells(data: bytes) -> dict:
     """The chosen sheet's non-empty cells as {"sheet", "cells": [[row, column, text], …]}; XlsxRefused if not."""
+    try:
+        return _read_cells(data)
+    except DefusedXmlException:
+        raise XlsxRefused("文件中含有 XML 实体或文档类型定义（Excel 和 WPS 保存的文件从不含有），可能是恶意构造的文件，"
+                          "未导入。") from None
+
+
+def _read_cells(data: bytes) -> dict:
+    """read_cells without the guard around it."""
     from openpyxl import load_workbook
 
     if len(data) > MAX_XLSX_BYTES:
@@ -136,6 +147,11 @@ def read_cells(data: bytes) -> dict:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
+        cause = error
+        while cause is not None:  # openpyxl wraps what the XML parser refused in a ValueError of its own
+            if isinstance(cause, DefusedXmlException):
+                raise cause from None
+            cause = cause.__cause__ or cause.__context__
         raise XlsxRefused(f"无法读取该工作簿（{type(error).__name__}）。"
                           "请用 Excel 或 WPS 打开后另存一份再导入。") from None
     sheet = _sheet(workbook)

@@ -323,3 +323,10 @@ def test_the_cli_exports_the_summary_and_imports_a_form(app, runner, tmp_path, d
     assert json.dumps(form_to_json(load_form(db, report_id))) == json.dumps(
         form_to_json(preview(_grid(exported.read_bytes()), Form(), 2024, "").form))
     assert Path(exported).exists()
+
+
+def test_xml_entities_are_refused():
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+              b'<c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
+    assert "XML 实体" in _refused(_with_members({"xl/worksheets/sheet1.xml": laughs}))
