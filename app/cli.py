@@ -19,6 +19,7 @@ from .reports import InvalidInput, NotFound, create_report, get_report, list_rep
 from .schema import current_version, migrate
 from .users import ROLES, User, UserError, create_user, generate_password, get_or_create_unit
 from .views.printing import file_response
+from .xlsx_export import report_workbook
 
 # The CLI acts as the machine's operator: it sees and may change every unit's reports.
 OPERATOR = User(id=0, username="cli", display_name="命令行", role="admin", unit_id=None,
@@ -96,16 +97,22 @@ def import_report(file: Path, unit_name: str, year: int, fmt: str):
 
 @click.command("export-report")
 @click.argument("report_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "md", "pdf", "docx"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "md", "pdf", "docx", "xlsx"]), required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @with_appcontext
 def export_report(report_id: int, fmt: str, output: Path | None):
-    """Export a report as JSON or Markdown (to stdout or a file), PDF or DOCX (to a file)."""
+    """Export a report as JSON or Markdown (to stdout or a file), PDF, DOCX or its 自评表 as XLSX (to a file)."""
     db = _db()
     try:
         report = get_report(db, _operator(db), report_id)
     except NotFound as error:
         raise click.ClickException(str(error)) from None
+    if fmt == "xlsx":  # the 自评表 as a workbook (xlsx_export.py)
+        if output is None:
+            raise click.ClickException("XLSX 是二进制文件，请用 -o 指定输出文件，如 -o 自评表.xlsx")
+        output.write_bytes(report_workbook(db, report))
+        click.echo(f"已导出到 {output}", err=True)
+        return
     if fmt in ("pdf", "docx"):
         if output is None:
             raise click.ClickException(f"{fmt.upper()} 是二进制文件，请用 -o 指定输出文件，如 -o 报告.{fmt}")
@@ -229,6 +236,7 @@ def register(app: Flask) -> None:
                     list_reports_command, first_run_command, verify_audit, serve):
         app.cli.add_command(command)
     from .opscli import COMMANDS  # backup, restore, seed-scale
+    from .sheetcli import COMMANDS as SHEETS  # export-summary, import-form
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *SHEETS):
         app.cli.add_command(command)

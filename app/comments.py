@@ -12,7 +12,7 @@ from .reports import InvalidInput, NotFound
 from .users import User
 
 MAX_COMMENT_CHARS = 5000
-COMMENTERS = {"reviewer", "approver", "admin"}
+COMMENTERS = {"reviewer", "approver", "admin", "supervisor"}  # 监管人员 comment as reviewers do
 REPLIERS = COMMENTERS | {"editor"}
 
 
@@ -37,8 +37,8 @@ class Comment:
 
 
 def _in_unit(user: User, report: dict) -> bool:
-    """Whether the user belongs to the report's unit (admins belong everywhere)."""
-    return user.is_admin or user.unit_id == report["unit_id"]
+    """Whether the user belongs to the report's unit (admins and 监管人员 belong everywhere)."""
+    return user.sees_all_units or user.unit_id == report["unit_id"]
 
 
 def can_comment(user: User, report: dict) -> bool:

@@ -62,7 +62,7 @@ def _where(user: User, filters: Filters, status: bool = True) -> tuple[str, dict
     an index, and a district has 10,000 reports.
     """
     clauses, params = [], {}
-    if not user.is_admin:
+    if not user.sees_all_units:
         clauses.append("reports.unit_id = :scope")
         params["scope"] = user.unit_id
     if filters.year is not None:
@@ -114,7 +114,7 @@ def list_page(db: sqlite_utils.Database, user: User, filters: Filters) -> tuple[
 def reader_scope(user: User) -> str | int | None:
     """Whose reports a reader may list, as a key for kept lists: "all" for admins, else their unit."""
     # Not None for everyone: a unit user without a unit (made by hand in the database) sees nothing.
-    return "all" if user.is_admin else user.unit_id
+    return "all" if user.sees_all_units else user.unit_id
 
 
 def report_years(db: sqlite_utils.Database, user: User) -> list[int]:

@@ -8,8 +8,8 @@ class NotAllowed(Exception):
 
 
 def can_view(user: User, report: dict) -> bool:
-    """Admins see every report; everybody else only their own unit's."""
-    return user.is_admin or (user.unit_id is not None and user.unit_id == report["unit_id"])
+    """Admins and 监管人员 see every report; everybody else only their own unit's."""
+    return user.sees_all_units or (user.unit_id is not None and user.unit_id == report["unit_id"])
 
 
 def can_edit(user: User, report: dict) -> bool:
@@ -42,3 +42,9 @@ def require_edit(user: User, report: dict) -> None:
         if report["status"] != "draft":
             raise NotAllowed("报告已提交或定稿，不能再修改；如需修改请先退回。")
         raise NotAllowed("您的角色不能修改报告，只有本单位填报人或管理员可以修改。")
+
+
+def require_summary(user: User) -> None:
+    """Raise NotAllowed unless the user may see the year summary across units (admins, 监管人员)."""
+    if not user.sees_all_units:
+        raise NotAllowed("年度汇总只对管理员和监管人员开放。")

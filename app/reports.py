@@ -187,7 +187,7 @@ def get_report(db: sqlite_utils.Database, user: User, report_id: int) -> dict:
 
 def list_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
     """The reports the user may see, most recently changed first."""
-    where, params = ("", ()) if user.is_admin else (" WHERE reports.unit_id = ?", (user.unit_id,))
+    where, params = ("", ()) if user.sees_all_units else (" WHERE reports.unit_id = ?", (user.unit_id,))
     sql = _REPORT_SQL.replace(" FROM reports", ", last.last_action FROM reports", 1) + _LAST_ACTION_SQL
     rows = all_rows(db, sql + where + " ORDER BY reports.updated_at DESC", params)
     for row in rows:
@@ -214,7 +214,7 @@ def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:
 
 def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
     """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
-    if user.is_admin:
+    if user.sees_all_units:
         return all_units  # the kept tuple itself, not a copy of a thousand
     own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
     return tuple(unit for unit in all_units if unit.id == own)

@@ -1,5 +1,6 @@
 """Tables and indexes, built by named migrations applied in order and recorded in user_version."""
 
+import re
 from collections.abc import Callable
 
 import sqlite_utils
@@ -491,6 +492,30 @@ def _0012_notifications_mail(db: sqlite_utils.Database) -> None:
         CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
         """,
     )
+
+
+def _0013_supervisor_role(db: sqlite_utils.Database) -> None:
+    """Allow the role supervisor (监管人员) in users.role's CHECK constraint."""
+    # Widening a CHECK changes no stored row, so SQLite's documented shortcut for constraint changes
+    # applies: rewrite the table's SQL in the schema and bump schema_version, instead of copying the
+    # users table (which every other table references, and which other branches may have extended).
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'").fetchone()[0]
+    check = re.search(r"CHECK\s*\(\s*role\s+IN\s*\(([^)]*)\)", sql)
+    if check is None or "'supervisor'" in check.group(1):
+        return
+    widened = sql[:check.end(1)] + ", 'supervisor'" + sql[check.end(1):]
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'users'", (widened,))
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+    problems = db.execute("PRAGMA quick_check").fetchall()
+    if problems != [("ok",)]:
+        raise RuntimeError(f"0013: schema check failed: {problems}")
+
+
 def _0014_line_breaks(db: sqlite_utils.Database) -> None:
     """Enter means a new paragraph (#16): the cached HTML of every text the new rules change is
     rendered again; editions keep their frozen HTML and are marked as made by the old rules, so that
@@ -527,6 +552,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0010_report_list_count", _0010_report_list_count),
     ("0011_clean_text_and_edition_files", _0011_clean_text_and_edition_files),
     ("0012_notifications_mail", _0012_notifications_mail),
+    ("0013_supervisor_role", _0013_supervisor_role),
     ("0014_line_breaks", _0014_line_breaks),
 ]
 

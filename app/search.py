@@ -186,7 +186,7 @@ SELECT * FROM (SELECT report_id, section_id, rowid AS hit, bm25(search_index, 5.
 def _match(user: "User", expression: str) -> str:
     """The full MATCH text: the words in titles and text, within the user's unit unless an admin."""
     words = f"{{title body}} : ({expression})"
-    return words if user.is_admin else f'scope : "u{int(user.unit_id or 0)}" AND {words}'
+    return words if user.sees_all_units else f'scope : "u{int(user.unit_id or 0)}" AND {words}'
 
 
 def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50, offset: int = 0) -> list[Hit]:
@@ -194,7 +194,7 @@ def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50,
     expression = match_expression(query)
     if expression is None:
         return []
-    unit = None if user.is_admin else user.unit_id  # None: every unit (admins)
+    unit = None if user.sees_all_units else user.unit_id  # None: every unit (admins, 监管人员)
     rows = db.query(
         "WITH found AS (" + _FOUND + ")"  # noqa: S608 (fixed SQL, bound values)
         " SELECT found.report_id, found.section_id, found.rank,"

@@ -57,7 +57,7 @@ def create_share(
     """Create a link to the latest edition (or, by explicit choice, the live draft); return the token."""
     require_view(user, report)
     if user.role not in SHARERS:
-        raise NotAllowed("只读用户不能创建分享链接。")
+        raise NotAllowed("只读用户和监管人员不能创建分享链接。")
     note = " ".join(note.split())
     if len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"备注过长（不超过{MAX_NOTE_CHARS}字）。")
@@ -83,7 +83,7 @@ def revoke_share(db: sqlite_utils.Database, report: dict, user: User, share_id: 
     """Revoke a link; it answers 404 from now on."""
     require_view(user, report)
     if user.role not in SHARERS:
-        raise NotAllowed("只读用户不能撤销分享链接。")
+        raise NotAllowed("只读用户和监管人员不能撤销分享链接。")
     with transaction(db):
         changed = db.execute(
             "UPDATE shares SET revoked_at = ?, revoked_by = ? WHERE id = ? AND report_id = ? AND revoked_at IS NULL",

@@ -20,7 +20,10 @@ ROLES = {
     "reviewer": "审核人",
     "approver": "审批人",
     "viewer": "只读",
+    "supervisor": "监管人员",
 }
+# Roles that read every unit's reports; they need not belong to a unit (the finance bureau oversees all).
+ACROSS_UNITS = {"admin", "supervisor"}
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
@@ -64,6 +67,11 @@ class User:
     def is_admin(self) -> bool:
         """Admins act across all units."""
         return self.role == "admin"
+
+    @property
+    def sees_all_units(self) -> bool:
+        """Admins and 监管人员 read every unit's reports."""
+        return self.role in ACROSS_UNITS
 
     @property
     def role_label(self) -> str:
@@ -135,8 +143,8 @@ def create_user(
         check_password(password)
     email = clean_email(email or "")
     display_name = _clean_display_name(display_name or username)
-    if role != "admin" and unit_id is None:
-        raise UserError("除管理员外，每个账号都须属于一个单位。")
+    if role not in ACROSS_UNITS and unit_id is None:
+        raise UserError("除管理员和监管人员外，每个账号都须属于一个单位。")
     with transaction(db):
         _check_unit(db, unit_id)
         if one(db, "SELECT id FROM users WHERE username = ?", (username,)):
@@ -522,8 +530,8 @@ def change_role(
         raise UserError("请选择有效的角色。")
     if user_id == actor_id and role != "admin":
         raise UserError("不能取消自己的管理员角色；如确需更改，请由另一位管理员操作。")
-    if role != "admin" and unit_id is None:
-        raise UserError("除管理员外，每个账号都须属于一个单位。")
+    if role not in ACROSS_UNITS and unit_id is None:
+        raise UserError("除管理员和监管人员外，每个账号都须属于一个单位。")
     with transaction(db):
         row = _account(db, user_id)
         unit = _check_unit(db, unit_id)

@@ -37,6 +37,7 @@ def _task(name: str):
     module, function = {
         "upload": ("app.importer", "parse_file_task"),
         "pdf": ("app.printing", "typeset_task"),
+        "xlsx": ("app.xlsx_import", "parse_form_task"),
     }[name]
     # The project's root, so that `app` imports as a package (the script's own folder is app/).
     root = __file__.rsplit("app", 1)[0].rstrip("/\\") or "."

@@ -31,7 +31,7 @@ def template_database(tmp_path_factory) -> tuple[Path, int]:
     for username, role, unit in [("admin", "admin", None), ("editor", "editor", unit_id),
                                  ("editor2", "editor", unit_id), ("reviewer", "reviewer", unit_id),
                                  ("viewer", "viewer", unit_id), ("outsider", "editor", other_id),
-                                 ("approver", "approver", unit_id)]:
+                                 ("approver", "approver", unit_id), ("supervisor", "supervisor", None)]:
         create_user(db, username, role, PASSWORD, display_name=f"{username}姓名", unit_id=unit)
     sample = parse_upload(SAMPLE_TEXT)
     sample.form = load_form_file(SAMPLE_REPORT.with_name(SAMPLE_FORM_NAME))  # as first run loads it

@@ -225,6 +225,8 @@ def install(app: Flask) -> None:
         printing,
         reports,
         sections,
+        sheets,
+        summary,
         workflow,
     )
 
@@ -266,5 +268,6 @@ def install(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedInt  # before the blueprints' rules are built
     for blueprint in (auth.bp, main.bp, reports.bp, sections.bp, workflow.bp, admin.bp, activity.bp,
-                      printing.bp, shares.bp, form.bp, cloning.bp, notify.bp, outbox.bp, editing.bp):
+                      printing.bp, shares.bp, form.bp, cloning.bp, notify.bp, outbox.bp, editing.bp, summary.bp,
+                      sheets.bp):
         app.register_blueprint(blueprint)

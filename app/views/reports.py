@@ -25,6 +25,7 @@ from ..reports import (
 from ..reports import create_report as create
 from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
+from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
 from .fragments import (
     BLOCK_MARK,
@@ -189,7 +190,7 @@ def header(report_id: int):
 
 @bp.get("/<int:report_id>/export.<fmt>")
 def export(report_id: int, fmt: str):
-    """Download the report as JSON, Markdown, PDF or Word."""
+    """Download the report as JSON, Markdown, PDF or Word, or its 自评表 as an Excel workbook."""
     db = get_db()
     report = get_report(db, current_user, report_id)
     if fmt in ("pdf", "docx"):
@@ -197,14 +198,18 @@ def export(report_id: int, fmt: str):
         response = file_response(doc, fmt, f"report-{report_id}")
         record_export(report_id, fmt, doc.edition["number"] if doc.edition else None)
         return response
-    if fmt == "json":
+    if fmt == "xlsx":
+        body, mimetype = report_workbook(db, report), XLSX_MIMETYPE
+    elif fmt == "json":
         body, mimetype = to_json(db, report), "application/json"
     elif fmt == "md":
         body, mimetype = to_markdown(db, report), "text/markdown"
     else:
-        raise InvalidInput("不支持的导出格式，可选 json、md、pdf 或 docx。")
+        raise InvalidInput("不支持的导出格式，可选 json、md、pdf、docx 或 xlsx。")
     record_export(report_id, fmt)
-    response = Response(body, mimetype=mimetype + "; charset=utf-8")
-    response.headers["Content-Disposition"] = content_disposition(
-        download_name(report, fmt), f"report-{report_id}.{fmt}")
+    response = Response(body, mimetype=mimetype if fmt == "xlsx" else mimetype + "; charset=utf-8")
+    name = download_name(report, fmt)
+    if fmt == "xlsx":  # the workbook holds the 自评表 alone, not the 说明
+        name = name.replace("自评表说明", "自评表")
+    response.headers["Content-Disposition"] = content_disposition(name, f"report-{report_id}.{fmt}")
     return response

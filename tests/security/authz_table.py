@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 OK, LOGIN, DENY, CONFLICT, NOTFOUND, UNAUTH = "OK", "LOGIN", "DENY", "CONFLICT", "NOTFOUND", "UNAUTH"
 STATES = ("draft", "submitted", "reviewed", "approved")
 # Same-unit editor, reviewer, approver and viewer; an editor of another unit; the admin (all units);
-# nobody logged in; a user deactivated while logged in.
-PRINCIPALS = ("editor", "reviewer", "approver", "viewer", "other_unit", "admin", "anonymous", "deactivated")
+# a 监管人员 of the finance bureau (reads all units, changes nothing); nobody logged in; a user
+# deactivated while logged in.
+PRINCIPALS = ("editor", "reviewer", "approver", "viewer", "other_unit", "admin", "supervisor", "anonymous",
+              "deactivated")
 # Share links: how /s/<token> answers for each kind of token, whoever asks.
 SHARE_TOKENS = {"valid": OK, "other_report": OK, "expired": NOTFOUND, "revoked": NOTFOUND,
                 "unknown": NOTFOUND, "malformed": NOTFOUND}
@@ -47,16 +49,19 @@ PUBLIC = grid(others=OK)
 LOGIN_FORM = grid(others=UNAUTH)
 SIGNED_IN = grid(others=OK, **GONE)
 ADMIN_ONLY = grid(admin=OK, others=DENY, **GONE)
-# Reading a report: its unit's people and the admin.
-VIEW = grid(editor=OK, reviewer=OK, approver=OK, viewer=OK, admin=OK, other_unit=DENY, **GONE)
+# Reading a report: its unit's people, the admin and the 监管人员.
+VIEW = grid(editor=OK, reviewer=OK, approver=OK, viewer=OK, admin=OK, supervisor=OK, other_unit=DENY, **GONE)
 # Changing the text or the form: the unit's 填报人 or the admin, in a draft only.
 EDIT = grid(editor=(A, D, D, D), admin=(A, D, D, D), others=DENY, **GONE)
 # The scoring rules: the admin, in a draft.
 RULES = grid(admin=(A, D, D, D), others=DENY, **GONE)
-# New comments: reviewers, approvers, admin, until approved. Replies and 已处理: editors too.
-COMMENT = grid(reviewer=(A, A, A, D), approver=(A, A, A, D), admin=(A, A, A, D), others=DENY, **GONE)
-RESOLVE = grid(editor=(A, A, A, D), reviewer=(A, A, A, D), approver=(A, A, A, D), admin=(A, A, A, D),
+# New comments: reviewers, approvers, admin and 监管人员, until approved. Replies and 已处理: editors too.
+COMMENT = grid(reviewer=(A, A, A, D), approver=(A, A, A, D), admin=(A, A, A, D), supervisor=(A, A, A, D),
                others=DENY, **GONE)
+RESOLVE = grid(editor=(A, A, A, D), reviewer=(A, A, A, D), approver=(A, A, A, D), admin=(A, A, A, D),
+               supervisor=(A, A, A, D), others=DENY, **GONE)
+# The year summary across units and its spreadsheet: the admin and the 监管人员.
+SUMMARY = grid(admin=OK, supervisor=OK, others=DENY, **GONE)
 # Making and revoking share links: everyone of the unit but 只读, in any state.
 SHARE_WRITE = grid(editor=OK, reviewer=OK, approver=OK, admin=OK, others=DENY, **GONE)
 # New reports (new, import, next year's): the unit's 填报人 or the admin.
@@ -141,6 +146,34 @@ def _replace_year(ids, db):
                                                 (ids["section"],)).fetchone()[0]}
 
 
+def _workbook(ids, db):
+    """The report's own 自评表 as an uploaded .xlsx, one contact changed."""
+    import io
+
+    from app.form_store import load_form
+    from app.xlsx_export import form_workbook
+
+    form = load_form(db, ids["report"])
+    form.header.contact_name = "导入人"
+    return {"file": (io.BytesIO(form_workbook(form, form.score(), "单位", 2024)), "自评表.xlsx")}
+
+
+def _imported(ids, db):
+    """A confirmed import: the previewed form (one contact changed) and the form's fingerprint."""
+    import json
+
+    from app.form_import import fingerprint
+    from app.form_model import form_to_json
+    from app.form_store import load_form
+
+    form = load_form(db, ids["report"])
+    seen = fingerprint(form)
+    form.header.contact_name = "导入人"
+    text = json.dumps(form_to_json(form), ensure_ascii=False)
+    # Recipe values go through str.format with the world's ids: the JSON's braces are doubled for it.
+    return {"form": text.replace("{", "{{").replace("}", "}}"), "fingerprint": seen, "filename": "a.xlsx"}
+
+
 R = "/reports/{report}"
 S = R + "/sections/{section}"
 ROUTES: dict[str, tuple[dict, Req]] = {
@@ -168,6 +201,10 @@ ROUTES: dict[str, tuple[dict, Req]] = {
         "text": "一、概况\n\n正文。", "year": "2032", "unit_id": "{unit}", "confirm": "1", "format": "auto"})),
     "GET /reports/new": (CREATE_PAGE, Req("/reports/new")),
     "POST /reports": (CREATE, Req("/reports", {"unit_id": "{unit}", "year": "2031"})),
+    # The year summary across units (admins and 监管人员).
+    "GET /summary": (SUMMARY, Req("/summary?year=2024&sort=total&order=desc")),
+    "GET /summary/export.xlsx": (SUMMARY, Req("/summary/export.xlsx?year=2024")),
+    "GET /summary/units/<int:unit_id>": (SUMMARY, Req("/summary/units/{unit}")),
     # 系统管理.
     "GET /admin": (ADMIN_ONLY, Req("/admin")),
     "GET /admin/audit": (ADMIN_ONLY, Req("/admin/audit")),
@@ -239,6 +276,10 @@ ROUTES: dict[str, tuple[dict, Req]] = {
     "POST /reports/<int:report_id>/form/budget-weight": (EDIT, Req(R + "/form/budget-weight", _version(
         "SELECT version FROM scoring_rules WHERE report_id = {report}")({"budget_weight": "12"}), htmx=True)),
     "POST /reports/<int:report_id>/form/rules": (RULES, Req(R + "/form/rules", _rules)),
+    # The 自评表 from Excel: the upload page, the preview (reads the file, stores nothing), the confirmation.
+    "GET /reports/<int:report_id>/form/import": (EDIT, Req(R + "/form/import")),
+    "POST /reports/<int:report_id>/form/import/preview": (EDIT, Req(R + "/form/import/preview", _workbook)),
+    "POST /reports/<int:report_id>/form/import": (EDIT, Req(R + "/form/import", _imported)),
     # Comments, workflow, shares, next year's report.
     "POST /reports/<int:report_id>/comments": (COMMENT, Req(R + "/comments", {
         "body": "意见", "section_id": "{section}"}, htmx=True)),

@@ -30,7 +30,8 @@ PATH_TO = {"draft": [], "submitted": ["submit"], "reviewed": ["submit", "pass"],
            "approved": ["submit", "pass", "approve"]}
 # Principal → username (None: not logged in). "deactivated" logs in, then loses its account.
 USERNAMES = {"editor": "editor", "reviewer": "reviewer", "approver": "approver", "viewer": "viewer",
-             "other_unit": "outsider", "admin": "admin", "anonymous": None, "deactivated": "retired"}
+             "other_unit": "outsider", "admin": "admin", "supervisor": "supervisor",
+             "anonymous": None, "deactivated": "retired"}
 
 
 @dataclass
