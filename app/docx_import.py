@@ -130,6 +130,7 @@ def _blocks(document):
 # that take python-docx minutes. A long real report unpacks to a few MB and a few thousand paragraphs.
 MAX_UNPACKED_BYTES = 15 * 1024 * 1024
 MAX_BLOCKS = 10_000
+MAX_XML_PARAGRAPHS = 60_000  # all paragraphs, table cells' included: 10,000 blocks and large tables
 _UNREADABLE = "无法读取该 Word 文件：请确认是 .docx 格式（旧的 .doc 请先在 Word 中另存为 .docx）。"
 
 
@@ -143,6 +144,16 @@ def _check_size(data: bytes) -> None:
     if unpacked > MAX_UNPACKED_BYTES:
         raise InvalidInput(f"该 Word 文件解压后超过 {MAX_UNPACKED_BYTES // 1024 // 1024} MB，不能导入。"
                            "请删去其中的图片或拆分为几个文件后再导入。")
+    # Counted in the XML before python-docx builds a tree of it: paragraphs in table cells count too.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            body = archive.read("word/document.xml")
+    except KeyError as error:
+        raise InvalidInput(_UNREADABLE) from error
+    paragraphs = body.count(b"<w:p>") + body.count(b"<w:p ")
+    if paragraphs > MAX_XML_PARAGRAPHS:
+        raise InvalidInput(f"该 Word 文件的段落和表格过多（共 {paragraphs} 个段落，含表格中的；上限 "
+                           f"{MAX_XML_PARAGRAPHS} 个），不能导入；请拆分后再导入。")
 
 
 def docx_to_markdown(data: bytes) -> str:
@@ -155,6 +166,9 @@ def docx_to_markdown(data: bytes) -> str:
         if "memory" in str(error).lower():  # libxml2 under the worker's memory limit
             raise MemoryError(str(error)) from error
         raise InvalidInput(_UNREADABLE) from error
+    blocks = len(document.element.body)  # paragraphs and tables (and the section settings)
+    if blocks > MAX_BLOCKS + 1:
+        raise InvalidInput(f"该 Word 文件超过 {MAX_BLOCKS} 个段落和表格，不能导入；请拆分后再导入。")
     parts: list[str] = []
     titled = False
     style_names: dict = {}
