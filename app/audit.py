@@ -33,6 +33,10 @@ ACTION_LABELS = {
     "report.header": "修改标题和前言",
     "report.export": "导出报告",
     "text.repair": "清理文字中的不可见字符",
+    "user.contact": "修改电子邮件或目录账号",
+    "user.mail_setting": "开启或关闭邮件提醒",
+    "mail.resend": "重新发送邮件",
+    "form.import": "从 Excel 导入自评表",
     "report.clone": "由上年度复制新建",
     "share.create": "创建分享链接",
     "share.revoke": "撤销分享链接",
@@ -69,6 +73,8 @@ DETAIL_LABELS = {
     "sections": "部分数", "format": "格式", "revisions": "涉及修订", "edition_id": "定稿版本编号",
     "comment_id": "意见编号", "reply_to": "回复意见编号", "unit_id": "单位编号",
     "table": "数据表", "column": "字段", "rows": "行编号", "count": "行数",
+    "email": "电子邮件", "mail_enabled": "邮件提醒", "directory": "目录账号", "outbox_id": "邮件编号",
+    "recipient": "收件人", "file": "文件",
     "row": "行编号", "changes": "修改", "values": "内容", "lines": "预算资金行数", "indicators": "指标数",
 }
 # Columns of the 自评表 as the form names them, for "changes" and "values" of form.* rows.

@@ -424,17 +424,7 @@ TYPED_TEXT = {
 
 def _0011_clean_text_and_edition_files(db: sqlite_utils.Database) -> None:
     """Stored text through the one normalisation (recorded in the audit log); edition files kept once made."""
-    db.conn.create_function("clean_text", 1, clean, deterministic=True)
-    db.conn.create_function("needs_cleaning", 1, needs_cleaning, deterministic=True)
-    for table, columns in TYPED_TEXT.items():
-        for column in columns:
-            rows = [r[0] for r in db.execute(
-                f"SELECT rowid FROM {table} WHERE needs_cleaning({column})")]  # noqa: S608 (names from TYPED_TEXT)
-            if not rows:
-                continue
-            db.execute(f"UPDATE {table} SET {column} = clean_text({column}) "  # noqa: S608 (names from TYPED_TEXT)
-                       f"WHERE needs_cleaning({column})")
-            audit.record(db, "text.repair", table=table, column=column, rows=rows[:1000], count=len(rows))
+    repair_text(db)
     run_script(
         db,
         """
@@ -450,6 +440,24 @@ def _0011_clean_text_and_edition_files(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+def repair_text(db: sqlite_utils.Database) -> int:
+    """Clean every TYPED_TEXT column (cleantext.clean), one audit row per column changed; the rows changed."""
+    db.conn.create_function("clean_text", 1, clean, deterministic=True)
+    db.conn.create_function("needs_cleaning", 1, needs_cleaning, deterministic=True)
+    changed = 0
+    for table, columns in TYPED_TEXT.items():
+        for column in columns:
+            rows = [r[0] for r in db.execute(
+                f"SELECT rowid FROM {table} WHERE needs_cleaning({column})")]  # noqa: S608 (names from TYPED_TEXT)
+            if not rows:
+                continue
+            db.execute(f"UPDATE {table} SET {column} = clean_text({column}) "  # noqa: S608 (names from TYPED_TEXT)
+                       f"WHERE needs_cleaning({column})")
+            audit.record(db, "text.repair", table=table, column=column, rows=rows[:1000], count=len(rows))
+            changed += len(rows)
+    return changed
 
 
 def _0012_notifications_mail(db: sqlite_utils.Database) -> None:

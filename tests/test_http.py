@@ -136,8 +136,20 @@ def test_request_over_the_upload_limit_is_413(auth, app):
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("body", [b"markdown=%FF%FE&version=1", b"markdown=abc%00def&version=1"])
-def test_invalid_utf8_or_nul_is_400_and_never_empties_the_section(auth, app, db, body):
+def test_nul_is_removed_from_a_save_never_emptying_the_section(auth, app, db):
+    auth.login()
+    rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")
+    version = db.execute("SELECT version FROM sections WHERE id = ?", (sid,)).fetchone()[0]
+    response = auth.client.post(
+        f"/reports/{rid}/sections/{sid}", data=f"markdown=abc%00def&version={version}".encode(),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-CSRFToken": auth.token, "HX-Request": "true"})
+    assert response.status_code == 200
+    assert db.execute("SELECT markdown FROM sections WHERE id = ?", (sid,)).fetchone()[0] == "abcdef"
+
+
+@pytest.mark.parametrize("body", [b"markdown=%FF%FE&version=1", b"markdown=%C0%AF&version=1"])
+def test_invalid_utf8_is_400_and_never_empties_the_section(auth, app, db, body):
     auth.login()
     rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")
     before = section_row(db, sid)

@@ -115,17 +115,21 @@ def test_an_index_from_an_older_version_is_rebuilt_with_units(tmp_path):
     from app.importer import parse_upload
     from app.reports import create_report
     from app.schema import MIGRATIONS, migrate
-    from app.users import create_user, get_or_create_unit
+    from app.users import User, get_or_create_unit
 
     db = database.connect(str(tmp_path / "old.sqlite"))
     for number, (_name, step) in enumerate(MIGRATIONS[:6], start=1):
         step(db)
         db.execute(f"PRAGMA user_version = {number}")
     unit = get_or_create_unit(db, "某单位")
-    admin = create_user(db, "root", "admin", "correct-horse-42", display_name="管理员")
-    editor = create_user(db, "clerk", "editor", "correct-horse-42", display_name="填报人", unit_id=unit)
-    create_report(db, get_user(db, admin), unit, 2024, parse_upload("# 某单位报告\n\n一、概况\n\n开展康复服务。\n"))
+    # The users table as version 6 had it (later versions add columns that create_user fills).
+    for username, role, unit_id in (("root", "admin", None), ("clerk", "editor", unit)):
+        db.execute("INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at)"
+                   " VALUES (?, ?, '', ?, ?, '2025-01-01T00:00:00+00:00')", (username, username, role, unit_id))
+    admin = User(1, "root", "root", "admin", None, None, True)
+    create_report(db, admin, unit, 2024, parse_upload("# 某单位报告\n\n一、概况\n\n开展康复服务。\n"))
     assert "0007_search_scope" in migrate(db)
+    editor = db.execute("SELECT id FROM users WHERE username = 'clerk'").fetchone()[0]
     assert [h.heading for h in search(db, get_user(db, editor), "康复")] == ["概况"]
     db.conn.close()
 

@@ -186,7 +186,7 @@ FORBIDDEN_ELEMENTS = {"iframe", "frame", "frameset", "object", "embed", "applet"
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "background", "poster",
                   "lowsrc", "dynsrc", "srcset", "codebase", "cite", "ping", "manifest"}
 _SCHEME = re.compile(r"^(javascript|vbscript|data|livescript):")
-_SITE_SCRIPTS = {"/static/vendor/htmx-2.0.11.min.js", "/static/js/app.js"}
+_SITE_SCRIPTS = {"/static/vendor/htmx-2.0.11.min.js", "/static/js/app.js", "/static/js/editor.js"}
 
 
 def bad_url(value: str) -> bool:

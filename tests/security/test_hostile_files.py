@@ -71,7 +71,7 @@ def test_a_worker_past_its_time_limit_is_killed_and_the_user_told_why():
     started = time.monotonic()
     with pytest.raises(InvalidInput, match="秒内未能读完"):
         parse_bounded("slow.docx", slow, limits=limits)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # killed at its limit, not after reading all 8,000 paragraphs
 
 
 def test_a_word_file_that_needs_more_memory_than_allowed_is_refused_clearly():
