@@ -47,6 +47,9 @@ ACTION_LABELS = {
     "section.move": "调整结构",
     "comment.add": "添加意见",
     "comment.resolve": "意见已处理",
+    "section.confirm_carried": "确认沿用上年文字无需修改",
+    "section.keep_year": "标记年份为有意保留",
+    "section.unkeep_year": "取消年份的有意保留",
     "form.header": "修改自评表表头",
     "form.goals": "修改年度总体目标",
     "form.rules": "修改评分规则或预算执行分值",
@@ -64,10 +67,11 @@ ACTION_LABELS = {
 DETAIL_LABELS = {
     "user": "用户", "old_role": "原角色", "role": "角色", "old_unit": "原单位", "unit": "单位",
     "old_name": "原名称", "name": "名称", "old_code": "原预算编码", "code": "预算编码",
-    "from_status": "原状态", "to_status": "新状态", "reason": "原因", "title": "标题",
+    "from_status": "原状态", "to_status": "新状态", "reason": "原因", "opinion": "意见", "title": "标题",
     "titles": "标题", "direction": "方式", "version": "版本", "note": "说明", "how": "方式",
     "sections": "部分数", "format": "格式", "revisions": "涉及修订", "edition_id": "定稿版本编号",
     "comment_id": "意见编号", "reply_to": "回复意见编号", "unit_id": "单位编号",
+    "form_row": "自评表行", "form_rows": "涉及的自评表行", "mention": "年份所在文字",
     "table": "数据表", "column": "字段", "rows": "行编号", "count": "行数",
     "row": "行编号", "changes": "修改", "values": "内容", "lines": "预算资金行数", "indicators": "指标数",
 }
