@@ -233,9 +233,10 @@ def _trace_checks(form: Form, score: FormScore, sections, traces: Traces, found:
 
     Returns the sections with their kept year mentions blanked, for the year check that follows.
     """
-    for section in sections:
-        if section.id not in traces.carried or not (section.markdown.strip() or not getattr(section, "has_children",
-                                                                                             False)):
+    for index, section in enumerate(sections):
+        # A heading over subsections with no text of its own has nothing to update (the page shows no 未更新).
+        parent = index + 1 < len(sections) and sections[index + 1].level > section.level
+        if section.id not in traces.carried or not (section.markdown.strip() or not parent):
             continue
         confirmed = traces.carried[section.id]
         if confirmed:
@@ -243,8 +244,8 @@ def _trace_checks(form: Form, score: FormScore, sections, traces: Traces, found:
                                          f"（{confirmed[1][:10]}）。", f"section-{section.id}"))
         else:
             found.warnings.append(Issue(
-                f"“{_heading(section)}”自上一年度复制后未更新，请核对其中的年份、数字是否已是{traces.source_year + 1}"
-                "年以后的；确实无需修改的，请点“确认无需修改”。", f"section-{section.id}", confirm=section.id))
+                f"“{_heading(section)}”自上一年度复制后未更新，请核对其中的年份、数字是否已是本年度的；"
+                "确实无需修改的，请点“确认无需修改”。", f"section-{section.id}", confirm=section.id))
     _stale_numbers(form, score, sections, traces, found)
     masked = []
     for section in sections:
