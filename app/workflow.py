@@ -153,6 +153,8 @@ def perform(
         if action == "return":
             add_return_comments(db, report, user, reason, section_ids, event_id, form_rows)
         said = {"reason": reason} if transition.needs_reason else {"opinion": reason}
+        if action == "return" and form_rows:
+            said["form_rows"] = list(dict.fromkeys(form_rows))
         audit.record(db, f"report.{action}", actor_id=user.id, report_id=report_id,
                      from_status=report["status"], to_status=transition.to, **said,
                      revisions=revisions, edition_id=edition_id)
