@@ -240,8 +240,9 @@ def _trace_checks(form: Form, score: FormScore, sections, traces: Traces, found:
             continue
         confirmed = traces.carried[section.id]
         if confirmed:
-            found.confirmed.append(Issue(f"“{_heading(section)}”沿用上年文字，已由{confirmed[0]}确认无需修改"
-                                         f"（{confirmed[1][:10]}）。", f"section-{section.id}"))
+            # No time here: the checks carry no time zone; the section's tag shows when, in local time.
+            found.confirmed.append(Issue(f"“{_heading(section)}”沿用上年文字，已由{confirmed[0]}确认无需修改。",
+                                         f"section-{section.id}"))
         else:
             found.warnings.append(Issue(
                 f"“{_heading(section)}”自上一年度复制后未更新，请核对其中的年份、数字是否已是本年度的；"

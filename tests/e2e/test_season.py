@@ -3,6 +3,7 @@ section confirmed, a year kept on purpose → submit with a note → a comment o
 reply, fix, resubmit → pass with 同意 → approve with an opinion → the 审批单 lists every decision → print."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -12,6 +13,7 @@ from tests.e2e.test_workflow_flow import click_confirmed, expect_status
 
 pytestmark = pytest.mark.e2e
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NEW_YEAR = "2033"  # no other test creates a report for this year
 ROW = "结转结余率"
 ROW_COMMENT = "结转结余率高于指标值，\n请在偏差原因中说明。"
@@ -77,6 +79,7 @@ def test_a_whole_season_with_opinions_form_comments_and_last_years_traces(login)
     expect(editor.locator(f"#{kept_section} .year-refs mark")).to_have_count(marks - 1)
     expect(editor.locator(f"#{kept_section} .year-refs .tag.done")).to_have_text("有意保留")
 
+    open_checks(editor).screenshot(path=str(ARTIFACTS / "season-checks.png"))
     click_confirmed(editor, "提交审核", "请审核。")
     expect_status(editor, "待审核")
 
@@ -110,6 +113,7 @@ def test_a_whole_season_with_opinions_form_comments_and_last_years_traces(login)
     reply_form.locator("textarea[name=body]").fill("已在偏差原因中说明。")
     reply_form.get_by_role("button", name="回复").click()
     expect(row_thread.locator(".reply")).to_contain_text("已在偏差原因中说明。")
+    editor.locator("#form-comments").screenshot(path=str(ARTIFACTS / "season-form-comments.png"))
     row_id = open_row(editor, ROW)
     editor.locator(f"#{row_id} textarea[name=reason]").fill("上年结转项目年末集中支付。")
     save_row(editor, row_id)
@@ -141,6 +145,7 @@ def test_a_whole_season_with_opinions_form_comments_and_last_years_traces(login)
     sheet = approver.locator("table.sheet-table")
     expect(sheet.locator("tr", has=approver.locator("th", has_text="审批意见"))).to_contain_text(APPROVAL)
     expect(sheet).to_contain_text(f"自评表指标“{ROW}”")
+    approver.screenshot(path=str(ARTIFACTS / "season-sheet.png"), full_page=True)
 
     # Print: the frozen edition lays out as usual.
     approver.goto(report + "/print")
