@@ -136,7 +136,8 @@ def add_comment(
         if section_id is not None and form_row is not None:
             raise InvalidInput("一条意见只能针对一个部分或自评表的一行。")
         _check_section(db, report["id"], section_id)
-        _check_form_row(db, report["id"], form_row)
+        if parent_id is None:  # a thread on a row deleted since stays open to replies
+            _check_form_row(db, report["id"], form_row)
         comment_id = _insert(db, report["id"], section_id, parent_id, None, user.id, body, form_row)
         audit.record(db, "comment.add", actor_id=user.id, report_id=report["id"], section_id=section_id,
                      comment_id=comment_id, reply_to=parent_id, **({"form_row": form_row} if form_row else {}))
