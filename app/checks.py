@@ -36,19 +36,43 @@ class Issue:
 
     message: str
     anchor: str = "form"
+    confirm: int | None = None  # a 未更新 section that may be confirmed as needing no change
 
 
 @dataclass
 class Checks:
-    """What the checks found: errors block submitting, warnings do not."""
+    """What the checks found: errors block submitting, warnings do not; confirmed are settled on purpose."""
 
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    confirmed: list[Issue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """Whether the report may be submitted."""
         return not self.errors
+
+    def to_dict(self) -> dict:
+        """As JSON keeps it with the submission (the checks a reviewer sees later)."""
+        return {kind: [[i.message, i.anchor] for i in getattr(self, kind)]
+                for kind in ("errors", "warnings", "confirmed")}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Checks":
+        """The checks kept with a submission."""
+        return cls(*([Issue(message, anchor) for message, anchor in data.get(kind, [])]
+                     for kind in ("errors", "warnings", "confirmed")))
+
+
+@dataclass
+class Traces:
+    """What a report copied from last year still carries (cloning.traces): for the checks of last year's traces."""
+
+    source_year: int
+    carried: dict[int, tuple[str, str] | None]  # 未更新 section id → (confirmed by, at) or None
+    kept: dict[int, list]  # section id → its year mentions marked 有意保留 (cloning.YearReference)
+    prior_indicators: dict[int, str]  # indicator id → last year's 实际完成值
+    prior_budget: dict[int, Decimal]  # budget line id → last year's 全年执行数
 
 
 def _anchor(indicator) -> str:
@@ -182,13 +206,123 @@ def _year_checks(sections, year: int, title: str, preamble: str, found: Checks) 
                 "（如为与往年对比的数据，可不修改）。", anchor))
 
 
-def run_checks(form: Form, score: FormScore, sections, year: int, title: str = "", preamble: str = "") -> Checks:
-    """All checks over the form and the narrative (sections need id, title, markdown)."""
+def run_checks(form: Form, score: FormScore, sections, year: int, title: str = "", preamble: str = "",
+               traces: Traces | None = None) -> Checks:
+    """All checks over the form and the narrative (sections need id, title, markdown); `traces` for a clone."""
     found = Checks()
     _form_checks(form, score, found)
     _section_checks(sections, score, found)
+    if traces is not None:
+        sections = _trace_checks(form, score, sections, traces, found)
     _year_checks(sections, year, title, preamble, found)
     return found
+
+
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\d,]|\.\d)")
+
+
+def _numbers(text: str):
+    """(value, as written, what follows) of each number in the text."""
+    for match in _NUMBER.finditer(text):
+        written = match.group(0)
+        yield Decimal(written.replace(",", "")), written, text[match.end():match.end() + 4].lstrip()
+
+
+def _trace_checks(form: Form, score: FormScore, sections, traces: Traces, found: Checks) -> list:
+    """未更新 sections, last year's numbers left in the text, year mentions kept on purpose.
+
+    Returns the sections with their kept year mentions blanked, for the year check that follows.
+    """
+    for index, section in enumerate(sections):
+        # A heading over subsections with no text of its own has nothing to update (the page shows no 未更新).
+        parent = index + 1 < len(sections) and sections[index + 1].level > section.level
+        if section.id not in traces.carried or not (section.markdown.strip() or not parent):
+            continue
+        confirmed = traces.carried[section.id]
+        if confirmed:
+            # No time here: the checks carry no time zone; the section's tag shows when, in local time.
+            found.confirmed.append(Issue(f"“{_heading(section)}”沿用上年文字，已由{confirmed[0]}确认无需修改。",
+                                         f"section-{section.id}"))
+        else:
+            found.warnings.append(Issue(
+                f"“{_heading(section)}”自上一年度复制后未更新，请核对其中的年份、数字是否已是本年度的；"
+                "确实无需修改的，请点“确认无需修改”。", f"section-{section.id}", confirm=section.id))
+    _stale_numbers(form, score, sections, traces, found)
+    masked = []
+    for section in sections:
+        refs = traces.kept.get(section.id, [])
+        text = section.markdown
+        for ref in refs:
+            text = text[:ref.start] + " " * (ref.end - ref.start) + text[ref.end:]
+            found.confirmed.append(Issue(f"“{_heading(section)}”中的“…{ref.before}{ref.text}{ref.after}…”"
+                                         "标为有意保留（与往年对比）。", f"section-{section.id}"))
+        masked.append(_Masked(section.id, section.title, text, _heading(section)) if refs else section)
+    return masked
+
+
+@dataclass
+class _Masked:
+    """A section whose kept year mentions are blanked out for the year check."""
+
+    id: int
+    title: str
+    markdown: str
+    heading: str
+
+
+def _stale_numbers(form: Form, score: FormScore, sections, traces: Traces, found: Checks) -> None:
+    """A number in the text equal to last year's value of an indicator or budget line whose value changed."""
+    stale = []  # (last year's value, unit, must follow, what the form says now, placeholder)
+    for indicator in form.indicators:
+        prior, now = _number_in(traces.prior_indicators.get(indicator.id)), indicator.actual_value
+        if prior is not None and now is not None and prior != now:
+            unit = _spaced(indicator.unit)
+            stale.append((prior, unit, indicator.unit,
+                          f"自评表“{indicator.name}”本年实际完成值为 {plain(now)}{unit}", ""))
+    for line in form.lines:
+        prior = traces.prior_budget.get(line.id)
+        if prior is not None and line.executed is not None and prior != line.executed:
+            stale.append((prior, " 万元", "万",
+                          f"自评表预算资金“{line.source}”本年全年执行数为 {fixed(line.executed)} 万元",
+                          "，可改用占位符 {{全年执行数}}" if len(form.lines) == 1 else ""))
+    if len(form.lines) > 1 and traces.prior_budget:
+        prior = sum(traces.prior_budget.values(), Decimal(0))
+        if score.budget.executed is not None and prior != score.budget.executed:
+            stale.append((prior, " 万元", "万", f"自评表全年执行数合计为 {fixed(score.budget.executed)} 万元",
+                          "，可改用占位符 {{全年执行数}}"))
+    if not stale:
+        return
+    for section in sections:
+        text = unicodedata.normalize("NFKC", section.markdown)
+        seen = set()
+        for value, written, follows in _numbers(text):
+            for prior, unit, needs, now, placeholder in stale:
+                if value != prior or (value, now) in seen or not _looks_like(written, follows, needs):
+                    continue
+                seen.add((value, now))
+                found.warnings.append(Issue(
+                    f"“{_heading(section)}”正文写 {written}{unit}，{now}"
+                    f"（{written} 为上年数）{placeholder}。", f"section-{section.id}"))
+
+
+def _spaced(unit: str) -> str:
+    """A unit as written after a number: 98%, 3294 人."""
+    return unit if not unit or unit == "%" else f" {unit}"
+
+
+def _number_in(text: str | None) -> Decimal | None:
+    """The number of a value like 3294, 98%, 3,294人 (None for text that is not one number)."""
+    if not text:
+        return None
+    numbers = list(_numbers(unicodedata.normalize("NFKC", text)))
+    return numbers[0][0] if len(numbers) == 1 else None
+
+
+def _looks_like(written: str, follows: str, unit: str) -> bool:
+    """Whether a number in the text stands for the value: followed by its unit, or too particular to be chance."""
+    if unit:
+        return follows.startswith(unit)
+    return not follows.startswith("年") and (len(written.replace(",", "").split(".")[0]) >= 3 or "." in written)
 
 
 def blocking_message(checks: Checks) -> str:

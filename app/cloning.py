@@ -2,16 +2,20 @@
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlite_utils
 
-from . import audit
+from . import audit, clock
+from .checks import Traces
 from .db import one, transaction
 from .editions import get_edition, list_editions
 from .outline import ParsedReport, ParsedSection
 from .permissions import NotAllowed, can_create_in, require_edit
 from .reports import InvalidInput, check_year, create_report, get_report, get_sections
 from .users import User
+
+_PLAIN_NUMBER = re.compile(r"-?[\d,]+(?:\.\d+)?")
 
 
 @dataclass
@@ -23,16 +27,25 @@ class YearReference:
     text: str
     before: str
     after: str
+    kept: bool = False  # marked 有意保留: an intended comparison with last year
+
+    @property
+    def context(self) -> str:
+        """The mention with the text around it: how a 有意保留 mark finds it again after other edits."""
+        return f"{self.before}{self.text}{self.after}"
 
 
-def year_references(markdown: str, year: int) -> list[YearReference]:
-    """Mentions of `year` as a year (2024年, 2024 年度, 2024-12-30, 2024.12) in the text."""
+def year_references(markdown: str, year: int, kept: frozenset[str] = frozenset()) -> list[YearReference]:
+    """Mentions of `year` as a year (2024年, 2024 年度, 2024-12-30, 2024.12) in the text (`kept`: 有意保留 contexts)."""
     pattern = re.compile(rf"(?<!\d){year}(?=\s*年|[-./]\d{{1,2}}(?!\d))")
-    return [
+    refs = [
         YearReference(m.start(), m.end(), m.group(), markdown[max(0, m.start() - 12):m.start()],
                       markdown[m.end():m.end() + 12])
         for m in pattern.finditer(markdown)
     ]
+    for ref in refs:
+        ref.kept = ref.context in kept
+    return refs
 
 
 def _source(db: sqlite_utils.Database, report: dict) -> ParsedReport:
@@ -83,7 +96,73 @@ def stale_sections(db: sqlite_utils.Database, report: dict) -> dict[int, list[Ye
     source = one(db, "SELECT year FROM reports WHERE id = ?", (report["cloned_from"],))
     if source is None:
         return {}
-    return {s.id: year_references(s.markdown, source["year"]) for s in get_sections(db, report["id"])}
+    kept = kept_contexts(db, report["id"])
+    return {s.id: year_references(s.markdown, source["year"], kept.get(s.id, frozenset()))
+            for s in get_sections(db, report["id"])}
+
+
+def kept_contexts(db: sqlite_utils.Database, report_id: int) -> dict[int, frozenset[str]]:
+    """Section id → the contexts of its year mentions marked 有意保留."""
+    found: dict[int, set[str]] = {}
+    for section_id, context in db.execute("SELECT section_id, context FROM year_keeps WHERE report_id = ?",
+                                          (report_id,)):
+        found.setdefault(section_id, set()).add(context)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def mark_year(db: sqlite_utils.Database, report: dict, user: User, section_id: int, start: int,
+              keep: bool = True) -> None:
+    """Mark the mention of last year at `start` 有意保留 (or take the mark back); recorded in the audit log."""
+    from .sections import get_section
+
+    require_edit(user, report)
+    source = one(db, "SELECT year FROM reports WHERE id = ?", (report.get("cloned_from"),))
+    if source is None:
+        raise InvalidInput("该报告不是由上一年度复制而来。")
+    with transaction(db):
+        section = get_section(db, report["id"], section_id)
+        ref = next((r for r in year_references(section.markdown, source["year"]) if r.start == start), None)
+        if ref is None:
+            raise InvalidInput("该处文字已经改变，请刷新页面后再试。")
+        if keep:
+            db.execute("INSERT OR IGNORE INTO year_keeps (report_id, section_id, context, created_by, created_at)"
+                       " VALUES (?, ?, ?, ?, ?)", (report["id"], section_id, ref.context, user.id, clock.now()))
+        else:
+            db.execute("DELETE FROM year_keeps WHERE section_id = ? AND context = ?", (section_id, ref.context))
+        audit.record(db, "section.keep_year" if keep else "section.unkeep_year", actor_id=user.id,
+                     report_id=report["id"], section_id=section_id, mention=ref.context)
+
+
+def confirm_carried(db: sqlite_utils.Database, report: dict, user: User, section_id: int) -> None:
+    """确认无需修改: a 未更新 section's text stays as last year's on purpose; recorded in the audit log."""
+    require_edit(user, report)
+    with transaction(db):
+        changed = db.execute(
+            "UPDATE sections SET carried_confirmed_by = ?, carried_confirmed_at = ? WHERE id = ? AND report_id = ?"
+            " AND deleted_at IS NULL AND carried_over = 1 AND carried_confirmed_at IS NULL",
+            (user.id, clock.now(), section_id, report["id"]),
+        ).rowcount
+        if not changed:
+            raise InvalidInput("该部分已不是“未更新”状态（可能已被修改或已确认），请刷新页面。")
+        audit.record(db, "section.confirm_carried", actor_id=user.id, report_id=report["id"], section_id=section_id)
+
+
+def traces(db: sqlite_utils.Database, report: dict, sections) -> Traces | None:
+    """What a cloned report still carries of last year, for the checks (None for a report not cloned)."""
+    source = one(db, "SELECT year FROM reports WHERE id = ?", (report.get("cloned_from"),)) \
+        if report.get("cloned_from") else None
+    if source is None:
+        return None
+    carried = {row[0]: (row[1] or "", row[2]) if row[2] else None for row in db.execute(
+        "SELECT sections.id, users.display_name, carried_confirmed_at FROM sections"
+        " LEFT JOIN users ON users.id = sections.carried_confirmed_by"
+        " WHERE report_id = ? AND carried_over = 1 AND deleted_at IS NULL", (report["id"],))}
+    kept_by_section = kept_contexts(db, report["id"])
+    kept = {s.id: [r for r in year_references(s.markdown, source["year"], kept_by_section[s.id]) if r.kept]
+            for s in sections if s.id in kept_by_section}
+    priors = prior_values(db, report["id"])
+    return Traces(source["year"], carried, kept, priors["indicators"],
+                  {k: Decimal(v) for k, v in priors["budget"].items()})
 
 
 def replace_year(
@@ -108,8 +187,9 @@ def replace_year(
 def prior_values(db: sqlite_utils.Database, report_id: int) -> dict[str, dict[int, str]]:
     """上年数 of a cloned report's form rows: {"indicators": {row id: text}, "budget": {row id: 万元}}."""
     return {
-        "indicators": {r[0]: r[1] for r in db.execute(
-            "SELECT id, prior_actual FROM indicators WHERE report_id = ? AND prior_actual IS NOT NULL",
+        # With the unit, as the clerk wrote it last year: 98%, 3294人 (a 定性 value is text already).
+        "indicators": {r[0]: r[1] + r[2] if _PLAIN_NUMBER.fullmatch(r[1]) else r[1] for r in db.execute(
+            "SELECT id, prior_actual, unit FROM indicators WHERE report_id = ? AND prior_actual IS NOT NULL",
             (report_id,))},
         "budget": {r[0]: r[1] for r in db.execute(
             "SELECT id, prior_executed FROM budget_lines WHERE report_id = ? AND prior_executed IS NOT NULL",

@@ -363,7 +363,10 @@ def form_state(db: sqlite_utils.Database, report: dict, sections: list[Section] 
     score = form.score()
     if sections is None:
         sections = _plain_sections(db, report["id"])
-    checks = run_checks(form, score, sections, report["year"], report.get("title", ""), report.get("preamble", ""))
+    from .cloning import traces  # cloning copies forms through this module
+
+    checks = run_checks(form, score, sections, report["year"], report.get("title", ""), report.get("preamble", ""),
+                        traces(db, report, sections))
     used = set().union(*(names_in(s.markdown) for s in sections)) if sections else set()
     values = values_from_score(score)
     updates = [(key, values[name]) for name, key in PLACEHOLDERS.items() if name in used]

@@ -90,27 +90,31 @@ def deliver(db: sqlite_utils.Database, user_ids, kind: str, message: str, link: 
 
 
 def on_workflow(db: sqlite_utils.Database, report: dict, actor: User, action: str, reason: str,
-                mail: bool = False) -> int:
-    """Tell the right people of a workflow action (inside perform's transaction)."""
+                mail: bool = False, said: str = "原因") -> int:
+    """Tell the right people of a workflow action (inside perform's transaction); `said` names the text
+    (原因, 审核意见, 审批意见 …), which the mail carries whole, line breaks kept."""
     kind, message, event_words = _EVENTS[action]
     name = _report_name(report)
     text = f"{name}{message}（{actor.display_name}）"
     body = f"{name}{message}。\n\n操作人：{actor.display_name}\n"
     if reason:
         text += f"：{reason[:200]}"
-        body += f"原因：\n{reason}\n"
+        body += f"{said}：\n{reason}\n"
     subject = f"{report['unit_name']} {report['year']}年度自评报告{event_words}"
     return deliver(db, workflow_recipients(db, report, action), kind, text, f"/reports/{report['id']}",
                    subject, body, actor_id=actor.id, mail=mail)
 
 
 def on_comment(db: sqlite_utils.Database, report: dict, actor: User, body: str, section_id: int | None,
-               parent_id: int | None, mail: bool = False) -> int:
-    """Tell the section's editors of a new comment, or the comment's author of a reply (inside its transaction)."""
+               parent_id: int | None, mail: bool = False, form_row: str | None = None) -> int:
+    """Tell the section's (or form row's) editors of a new comment, or the comment's author of a reply (inside its
+    transaction)."""
     name = _report_name(report)
-    link = f"/reports/{report['id']}#" + (f"section-{section_id}" if section_id else "report-comments")
+    anchor = f"section-{section_id}" if section_id else f"comments-{form_row.replace(':', '-')}" if form_row \
+        else "report-comments"
+    link = f"/reports/{report['id']}#{anchor}"
     section = one(db, "SELECT title FROM sections WHERE id = ?", (section_id,)) if section_id else None
-    where = f"“{section['title']}”" if section else "报告"
+    where = f"“{section['title']}”" if section else f"自评表{_form_row_name(db, form_row)}" if form_row else "报告"
     excerpt = body if len(body) <= 100 else body[:100] + "…"
     told = 0
     if parent_id is not None:
@@ -126,7 +130,39 @@ def on_comment(db: sqlite_utils.Database, report: dict, actor: User, body: str, 
         told += deliver(db, editors, "comment", f"{actor.display_name}对{name}{where}提出意见：{excerpt}", link,
                         f"{report['unit_name']} {report['year']}年度自评报告：您编辑的部分有新意见",
                         f"{actor.display_name}对{name}{where}提出意见：\n\n{body}\n", actor.id, mail)
+    elif form_row is not None:
+        told += deliver(db, _form_row_editors(db, report, form_row), "comment",
+                        f"{actor.display_name}对{name}{where}提出意见：{excerpt}", link,
+                        f"{report['unit_name']} {report['year']}年度自评报告：自评表有新意见",
+                        f"{actor.display_name}对{name}{where}提出意见：\n\n{body}\n", actor.id, mail)
     return told
+
+
+_FORM_TABLES = {"header": ("form_headers", "report_id"), "goals": ("goals", "report_id"),
+                "budget": ("budget_lines", "id"), "indicator": ("indicators", "id")}
+
+
+def _form_row_name(db: sqlite_utils.Database, form_row: str) -> str:
+    """How a notification names a form row: 表头, 指标“结转结余率” …"""
+    kind, _, row_id = form_row.partition(":")
+    if kind == "budget":
+        row = one(db, "SELECT source FROM budget_lines WHERE id = ?", (row_id,))
+        return f"预算资金“{row['source']}”" if row else "预算资金"
+    if kind == "indicator":
+        row = one(db, "SELECT name FROM indicators WHERE id = ?", (row_id,))
+        return f"指标“{row['name']}”" if row else "指标"
+    return "表头" if kind == "header" else "年度总体目标"
+
+
+def _form_row_editors(db: sqlite_utils.Database, report: dict, form_row: str) -> list[int]:
+    """Who filled in a form row (its last editor), else the unit's editors: they fill the form."""
+    kind, _, row_id = form_row.partition(":")
+    table, key = _FORM_TABLES[kind]
+    row = one(db, f"SELECT updated_by FROM {table} WHERE {key} = ?",  # noqa: S608 (names from the constant above)
+              (report["id"] if key == "report_id" else row_id,))
+    if row and row["updated_by"] is not None:
+        return [row["updated_by"]]
+    return _unit_members(db, report["unit_id"], "editor")
 
 
 def warn_expiring_shares(db: sqlite_utils.Database, mail: bool = False) -> int:

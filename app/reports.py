@@ -41,6 +41,15 @@ class InvalidInput(ValueError):
     user_message = True  # a sandboxed task that raises it hands the message back (worker_main.py)
 
 
+class ReportExists(InvalidInput):
+    """The unit already has a report for that year; `report_id` is the one to open instead."""
+
+    def __init__(self, report_id: int, year: int):
+        super().__init__(f"该单位{year}年度的报告已存在（编号 {report_id}），不能重复创建；"
+                         "请打开已有报告修改，或选择其他年度。")
+        self.report_id = report_id
+
+
 @dataclass
 class Section:
     """A section as shown: its derived number, level and cached HTML."""
@@ -57,12 +66,14 @@ class Section:
     updated_by_name: str | None
     number: str = ""
     has_children: bool = False
-    carried_over: bool = False  # copied from last year's report
+    carried_over: bool = False  # copied from last year's report, unchanged but for year replacements
+    carried_confirmed_at: str | None = None  # when someone confirmed it needs no change (确认无需修改)
+    carried_confirmed_by: str | None = None  # and who
 
     @property
     def stale(self) -> bool:
-        """未更新: still last year's text, untouched since the report was cloned."""
-        return self.carried_over and self.version == 1
+        """未更新: still last year's text (years aside) and nobody confirmed it needs no change."""
+        return self.carried_over and not self.carried_confirmed_at
 
     @property
     def heading(self) -> str:
@@ -133,10 +144,7 @@ def create_report(
     with transaction(db):
         existing = one(db, "SELECT id FROM reports WHERE unit_id = ? AND year = ?", (unit_id, year))
         if existing:
-            raise InvalidInput(
-                f"该单位{year}年度的报告已存在（编号 {existing['id']}），不能重复创建；"
-                "请打开已有报告修改，或选择其他年度。"
-            )
+            raise ReportExists(existing["id"], year)
         report_id = db.execute(
             "INSERT INTO reports (unit_id, year, title, preamble, preamble_html,"
             " created_at, created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -230,8 +238,10 @@ def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
     rows = all_rows(
         db,
         "SELECT sections.id, report_id, position, level, title, markdown, html, version,"
-        " updated_at, users.display_name AS updated_by_name, carried_over FROM sections"
+        " updated_at, users.display_name AS updated_by_name, carried_over, carried_confirmed_at,"
+        " confirmer.display_name AS carried_confirmed_by FROM sections"
         " LEFT JOIN users ON users.id = sections.updated_by"
+        " LEFT JOIN users AS confirmer ON confirmer.id = sections.carried_confirmed_by"
         " WHERE report_id = ? AND deleted_at IS NULL ORDER BY position",
         (report_id,),
     )

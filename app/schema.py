@@ -323,8 +323,9 @@ def _0007_search_scope(db: sqlite_utils.Database) -> None:
 
 # Tables whose rows the report page shows, each with a report_id: any change to them is a change of
 # the page. (audit_log, shares and the search index also carry report_id but are not on the page.)
-SHOWN_ON_REPORT_PAGE = ("sections", "comments", "editions", "workflow_events", "form_headers", "goals",
-                        "scoring_rules", "budget_lines", "indicators")
+_SHOWN_BY_0008 = ("sections", "comments", "editions", "workflow_events", "form_headers", "goals",
+                  "scoring_rules", "budget_lines", "indicators")
+SHOWN_ON_REPORT_PAGE = (*_SHOWN_BY_0008, "year_keeps")  # 0015 gave year_keeps the same triggers
 
 
 def _0008_report_change_count(db: sqlite_utils.Database) -> None:
@@ -333,7 +334,7 @@ def _0008_report_change_count(db: sqlite_utils.Database) -> None:
     # and a page kept in memory can never outlive a change it did not hear about.
     run_script(db, "ALTER TABLE reports ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;")
     bump = "UPDATE reports SET change_count = change_count + 1"
-    for table in SHOWN_ON_REPORT_PAGE:
+    for table in _SHOWN_BY_0008:  # as shipped: later tables get their triggers in their own migration
         for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
             db.execute(f"CREATE TRIGGER {table}_{event}_changes_report AFTER {event.upper()} ON {table}"  # noqa: S608 (names from the constant above)
                        f" BEGIN {bump} WHERE id = {row}.report_id; END")
@@ -545,6 +546,39 @@ def _0014_line_breaks(db: sqlite_utils.Database) -> None:
             if prepare(markdown) != markdown:
                 db.execute(f"UPDATE {table} SET {cached} = ? WHERE id = ?",  # noqa: S608 (names above)
                            (render_markdown(markdown), row_id))
+def _0015_opinions_form_comments_traces(db: sqlite_utils.Database) -> None:
+    """Opinions on decisions and the checks seen at submission; comments on form rows; last year's traces."""
+    run_script(
+        db,
+        """
+        -- The opinion (审核意见, 审批意见 …) of a submit, pass or approve lives in reason, as a return's does.
+        -- The 提交前检查 a submission saw, as JSON: the checks shown on a submitted or approved report.
+        ALTER TABLE workflow_events ADD COLUMN checks TEXT;
+        -- A comment on a row of the 自评表: 'header', 'goals', 'budget:<id>' or 'indicator:<id>'.
+        ALTER TABLE comments ADD COLUMN form_row TEXT;
+        -- 确认无需修改: a cloned section whose text stays as last year's on purpose.
+        ALTER TABLE sections ADD COLUMN carried_confirmed_by INTEGER REFERENCES users(id);
+        ALTER TABLE sections ADD COLUMN carried_confirmed_at TEXT;
+        -- Sections edited before this migration had lost 未更新 with their first save: keep it so.
+        UPDATE sections SET carried_over = 0 WHERE carried_over = 1 AND version > 1;
+        -- 有意保留: a mention of last year kept as an intended comparison, known by the text around it.
+        CREATE TABLE year_keeps (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            section_id INTEGER NOT NULL REFERENCES sections(id),
+            context TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            UNIQUE (section_id, context)
+        );
+        CREATE INDEX year_keeps_report ON year_keeps (report_id);
+        """,
+    )
+    # On the report page like the tables of 0008: a change is a change of the kept page.
+    bump = "UPDATE reports SET change_count = change_count + 1"
+    for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+        db.execute(f"CREATE TRIGGER year_keeps_{event}_changes_report AFTER {event.upper()} ON year_keeps"  # noqa: S608 (fixed names)
+                   f" BEGIN {bump} WHERE id = {row}.report_id; END")
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -562,6 +596,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0012_notifications_mail", _0012_notifications_mail),
     ("0013_supervisor_role", _0013_supervisor_role),
     ("0014_line_breaks", _0014_line_breaks),
+    ("0015_opinions_form_comments_traces", _0015_opinions_form_comments_traces),
 ]
 
 

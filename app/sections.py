@@ -83,7 +83,7 @@ def save_section(
     with transaction(db):
         current = one(
             db,
-            "SELECT title, markdown, version FROM sections"
+            "SELECT title, markdown, version, carried_over FROM sections"
             " WHERE id = ? AND report_id = ? AND deleted_at IS NULL",
             (section_id, report["id"]),
         )
@@ -92,16 +92,30 @@ def save_section(
         new_title = check_title(title, "章节标题") if title is not None else current["title"]
         if new_title == current["title"] and markdown == current["markdown"]:
             return get_section(db, report["id"], section_id)
+        carried = current["carried_over"] and _only_years_changed(db, report, section_id, new_title, markdown)
         db.execute(
             "UPDATE sections SET title = ?, markdown = ?, html = ?, version = version + 1,"
-            " updated_at = ?, updated_by = ? WHERE id = ?",
-            (new_title, markdown, html, clock.now(), user.id, section_id),
+            " updated_at = ?, updated_by = ?, carried_over = ? WHERE id = ?",
+            (new_title, markdown, html, clock.now(), user.id, int(carried), section_id),
         )
         _add_revision(db, section_id, version + 1, new_title, markdown, note, user.id)
         touch(db, report["id"], user.id)
         audit.record(db, "section.save", actor_id=user.id, report_id=report["id"],
                      section_id=section_id, version=version + 1, note=note)
     return get_section(db, report["id"], section_id)
+
+
+def _only_years_changed(db, report: dict, section_id: int, title: str, markdown: str) -> bool:
+    """Whether a cloned section still reads as last year's once this year is put back to last year (未更新 stays)."""
+    source = one(db, "SELECT year FROM reports WHERE id = ?", (report.get("cloned_from"),))
+    first = one(db, "SELECT title, markdown FROM revisions WHERE section_id = ? ORDER BY version LIMIT 1",
+                (section_id,))
+    if source is None or first is None:
+        return False
+    this, last = str(report["year"]), str(source["year"])
+    # Both sides with every last year made this year: what is left to differ is more than a year.
+    return ([title.replace(last, this), markdown.replace(last, this)]
+            == [first["title"].replace(last, this), first["markdown"].replace(last, this)])
 
 
 def _subtree_end(sections: list[Section], index: int) -> int:

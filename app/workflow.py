@@ -28,16 +28,25 @@ class Transition:
     who: dict  # from state → roles allowed (admins always are)
     to: str
     needs_reason: bool = False
+    opinion: str = "意见"  # what the text is called on the dialog, the 审批单 and the 流转记录
+    default: str = ""  # the opinion when none is given (an official form reads 同意)
+    role: str = ""  # who decides, as the 审批单 names them
 
 
 TRANSITIONS = {
-    "submit": Transition("提交审核", {"draft": {"editor"}}, "submitted"),
-    "pass": Transition("审核通过", {"submitted": {"reviewer"}}, "reviewed"),
+    "submit": Transition("提交审核", {"draft": {"editor"}}, "submitted", opinion="报送说明", role="填报人"),
+    "pass": Transition("审核通过", {"submitted": {"reviewer"}}, "reviewed", opinion="审核意见", default="同意",
+                       role="审核人（财务负责人）"),
     "return": Transition("退回修改", {"submitted": {"reviewer"}, "reviewed": {"approver"}}, "draft",
-                         needs_reason=True),
-    "approve": Transition("审批定稿", {"reviewed": {"approver"}}, "approved"),
-    "reopen": Transition("重新打开", {"approved": set()}, "draft", needs_reason=True),
+                         needs_reason=True, opinion="退回原因"),
+    "approve": Transition("审批定稿", {"reviewed": {"approver"}}, "approved", opinion="审批意见", default="同意",
+                          role="审批人（单位负责人）"),
+    "reopen": Transition("重新打开", {"approved": set()}, "draft", needs_reason=True, opinion="重新打开的原因",
+                         role="管理员"),
 }
+# Who returned a report depends on the state it was in.
+RETURN_ROLES = {"submitted": "审核人（财务负责人）", "reviewed": "审批人（单位负责人）"}
+MAX_OPINION_CHARS = 5000
 
 
 def check(report: dict, user: User, action: str) -> Transition:
@@ -102,22 +111,31 @@ def perform(
     reason: str = "",
     section_ids: tuple[int, ...] = (),
     mail: bool = False,
+    form_rows: tuple[str, ...] = (),
 ) -> int:
     """Take a workflow action in one transaction: state change, event, edition, audit, notifications (and their
-    mail when `mail`); return the event id."""
-    reason = reason.strip()
+    mail when `mail`); return the event id.
+
+    `reason` is the decision's text: the reason of a return or reopen (required), the opinion of a submit,
+    pass or approve (optional; pass and approve default to 同意). `section_ids` and `form_rows` are the
+    places a return names.
+    """
+    reason = reason.replace("\r\n", "\n").strip()
     with transaction(db):
         # Read the state inside the write lock: of twenty simultaneous approvals, one wins.
         report = get_report(db, user, report_id)
         transition = check(report, user, action)
         if transition.needs_reason and not reason:
             raise InvalidInput(f"“{transition.label}”须填写原因。")
-        if len(reason) > 5000:
-            raise InvalidInput("原因过长（不超过5000字）。")
+        reason = reason or transition.default
+        if len(reason) > MAX_OPINION_CHARS:
+            raise InvalidInput(f"{transition.opinion}过长（不超过{MAX_OPINION_CHARS}字）。")
+        checks_seen = None
         if action == "submit":
             found = submit_errors(db, report)
             if not found.ok:
                 raise InvalidTransition(blocking_message(found))
+            checks_seen = json.dumps(found.to_dict(), ensure_ascii=False)
         revisions = current_revisions(db, report_id)
         edition_id = freeze(db, report, user.id) if action == "approve" else None
         now = clock.now()
@@ -128,16 +146,19 @@ def perform(
         )
         event_id = db.execute(
             "INSERT INTO workflow_events (report_id, action, from_status, to_status, actor_id, reason,"
-            " revisions, edition_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " revisions, edition_id, created_at, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (report_id, action, report["status"], transition.to, user.id, reason,
-             json.dumps(revisions), edition_id, now),
+             json.dumps(revisions), edition_id, now, checks_seen),
         ).lastrowid
         if action == "return":
-            add_return_comments(db, report, user, reason, section_ids, event_id)
+            add_return_comments(db, report, user, reason, section_ids, event_id, form_rows)
+        said = {"reason": reason} if transition.needs_reason else {"opinion": reason}
+        if action == "return" and form_rows:
+            said["form_rows"] = list(dict.fromkeys(form_rows))
         audit.record(db, f"report.{action}", actor_id=user.id, report_id=report_id,
-                     from_status=report["status"], to_status=transition.to, reason=reason,
+                     from_status=report["status"], to_status=transition.to, **said,
                      revisions=revisions, edition_id=edition_id)
-        notifications.on_workflow(db, report, user, action, reason, mail=mail)
+        notifications.on_workflow(db, report, user, action, reason, mail=mail, said=transition.opinion)
     return event_id
 
 
@@ -152,9 +173,27 @@ def list_events(db: sqlite_utils.Database, report_id: int) -> list[dict]:
         (report_id,),
     )
     for row in rows:
-        row["label"] = TRANSITIONS[row["action"]].label
+        transition = TRANSITIONS[row["action"]]
+        row["label"] = transition.label
+        row["opinion_label"] = transition.opinion
+        row["role"] = RETURN_ROLES.get(row["from_status"], "") if row["action"] == "return" else transition.role
         row["revisions"] = json.loads(row["revisions"])
     return rows
+
+
+def checks_at_submission(db: sqlite_utils.Database, report_id: int) -> dict | None:
+    """The last submission's time, person and the 提交前检查 it saw ({"errors", "warnings", "confirmed"}), or None."""
+    row = one(
+        db,
+        "SELECT workflow_events.created_at, workflow_events.checks, users.display_name AS actor_name"
+        " FROM workflow_events LEFT JOIN users ON users.id = workflow_events.actor_id"
+        " WHERE report_id = ? AND action = 'submit' ORDER BY workflow_events.id DESC LIMIT 1",
+        (report_id,),
+    )
+    if row is None:
+        return None
+    row["checks"] = json.loads(row["checks"]) if row["checks"] else None
+    return row
 
 
 def last_return(db: sqlite_utils.Database, report_id: int) -> dict | None:

@@ -62,8 +62,8 @@ def _busy(error: Busy):
 
 
 _BAD_UTF8 = "提交的内容不是有效的 UTF-8 文本，未作任何修改。请检查输入法或复制来源后重试。"
-# Fields that a form sends more than once on purpose (the sections a return names).
-_REPEATABLE = {"section_ids"}
+# Fields that a form sends more than once on purpose (the sections and form rows a return names).
+_REPEATABLE = {"section_ids", "form_rows"}
 
 
 def _reject_bad_form_bytes():

@@ -8,7 +8,9 @@ from flask_login import current_user
 
 from .. import get_db
 from ..audit import FORM_FIELD_LABELS
+from ..checks import Checks
 from ..cloning import prior_values
+from ..comments import can_comment, can_reply, comments_by_section, form_row_anchor, form_rows
 from ..form_model import FormInputError, actual_text, kind_label, rules_fields, target_text
 from ..form_store import (
     TABLES,
@@ -32,6 +34,7 @@ from ..placeholders import DESCRIPTIONS
 from ..quantities import fixed, plain
 from ..reports import InvalidInput, get_report
 from ..scoring import DIRECTIONS, KINDS, RATINGS, line_rate, percent, score_form
+from ..workflow import checks_at_submission
 from . import error_response
 
 bp = Blueprint("form", __name__, url_prefix="/reports/<int:report_id>/form")
@@ -93,6 +96,29 @@ def form_context(db, report: dict, state: FormState | None = None, sections=None
         "form_editable": can_edit(current_user, report),
         "is_admin": current_user.is_admin,
         "priors": prior_values(db, report["id"]) if report.get("cloned_from") else {},
+        **form_comments_context(db, report),
+        "submitted_checks": _submitted_checks(db, report),
+    }
+
+
+def _submitted_checks(db, report: dict) -> dict | None:
+    """On a submitted or approved report: when, by whom and what the checks found at submission ("found")."""
+    if report["status"] == "draft":
+        return None
+    seen = checks_at_submission(db, report["id"])
+    if seen is not None:
+        seen["found"] = Checks.from_dict(seen["checks"]) if seen["checks"] else None
+    return seen
+
+
+def form_comments_context(db, report: dict) -> dict:
+    """What the form's comment panel and its rows' markers need: threads by row, names, open counts."""
+    threads = {key: thread for key, thread in comments_by_section(db, report["id"]).items() if isinstance(key, str)}
+    return {
+        "form_threads": threads,
+        "row_names": form_rows(db, report["id"]),
+        "row_anchor": form_row_anchor,
+        "row_open": {key: sum(1 for c in thread if c.resolved_at is None) for key, thread in threads.items()},
     }
 
 
@@ -109,7 +135,8 @@ def _back(report: dict, anchor: str = "form"):
 def _changed(report: dict, template: str, budget: bool = False, status: int = 200, **extra):
     """A fragment plus out-of-band updates of the totals, the badge, the checks and placeholders."""
     db = get_db()
-    context = {"report": report, **form_context(db, report), **extra}
+    context = {"report": report, **form_context(db, report), "can_comment": can_comment(current_user, report),
+               "can_reply": can_reply(current_user, report), **extra}
     main = render_template(template, **context) if template else ""
     oob = render_template("reports/_form_oob.html", budget_changed=budget, **context)
     return main + oob, status

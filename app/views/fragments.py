@@ -145,7 +145,7 @@ def section_renderer(context: dict):
             # Threads and old-year mentions change without the section changing: never kept.
             return Markup(render_template("reports/_section.html", **context, section=section))  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
         key = (*rights, section.id, section.version, section.number, section.level, section.title,
-               section.has_children, section.stale, hash(section.html))
+               section.has_children, section.stale, section.carried_confirmed_at, hash(section.html))
         html = sections_cache.kept(key, lambda: build(section))
         return Markup(html if token == CSRF_MARK else html.replace(CSRF_MARK, token))  # noqa: S704 # nosec B704 - our own template's output, escaped by Jinja
 

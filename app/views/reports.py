@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from .. import get_db
 from ..cloning import stale_sections
-from ..comments import can_comment, can_reply, comments_by_section
+from ..comments import can_comment, can_reply, comments_by_section, open_count
 from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import parse_bounded
@@ -14,6 +14,7 @@ from ..permissions import NotAllowed, can_create_in, can_create_reports, can_edi
 from ..printing import content_disposition, download_name, from_report
 from ..reports import (
     InvalidInput,
+    ReportExists,
     check_year,
     get_report,
     get_sections,
@@ -63,12 +64,13 @@ def _unit_name(db, unit_id: int) -> str:
     return row[0]
 
 
-def _new_form(error: str | None = None, status: int = 200):
-    """The page for creating a report from the standard outline, with what was sent and why it failed."""
+def _new_form(error: str | None = None, status: int = 200, existing: int | None = None):
+    """The page for creating a report from the standard outline, with what was sent and why it failed
+    (`existing`: the report that is already there, linked)."""
     _require_create()
     units = units_for_new_reports(current_user, kept_unit_choices(get_db()))
     return render_template("reports/new.html", error=error, form=request.form, units=units,
-                           default_year=year_to_report()), status
+                           default_year=year_to_report(), existing=existing), status
 
 
 def _require_create() -> None:
@@ -93,7 +95,10 @@ def new():
         outline = standard_outline(_unit_name(db, unit_id), year)
     except InvalidInput as error:
         return _new_form(str(error), 422)
-    report_id = create(db, current_user, unit_id, year, outline, how="新建")
+    try:
+        report_id = create(db, current_user, unit_id, year, outline, how="新建")
+    except ReportExists as exists:
+        return _new_form(str(exists), 422, existing=exists.report_id)
     return redirect(url_for("reports.show", report_id=report_id), code=303)
 
 
@@ -149,6 +154,7 @@ def report_context(db, report: dict, **extra) -> dict:
         **form_context(db, report, sections=sections),
         **extra,
     }
+    context["open_comments"] = open_count(context["comments"])
     context["section_html"] = section_renderer(context)
     context["sections_html"] = all_sections(context["section_html"])
     context["outline_html"] = outline_html

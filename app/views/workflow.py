@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 
 from .. import get_db, mail
-from ..comments import add_comment, comments_by_section, resolve_comment
+from ..comments import add_comment, comments_by_section, form_rows, open_count, resolve_comment
 from ..comments import can_comment as may_comment
 from ..comments import can_reply as may_reply
 from ..diffing import diff_lines
@@ -31,8 +31,10 @@ def transition(report_id: int, action: str):
     """Submit, pass, return, approve or reopen; the page (or its htmx fragment) shows the new state."""
     db = get_db()
     section_ids = tuple(int(v) for v in request.form.getlist("section_ids") if v.isdigit())
-    perform(db, report_id, current_user, action, request.form.get("reason", ""), section_ids,
-            mail=mail.configured(current_app.config))
+    # Return and reopen give a reason; submit, pass and approve an opinion (DESIGN §8).
+    text = request.form.get("reason" if action in ("return", "reopen") else "opinion", "")
+    perform(db, report_id, current_user, action, text, section_ids, mail=mail.configured(current_app.config),
+            form_rows=tuple(request.form.getlist("form_rows")))
     if not request.headers.get("HX-Request"):
         return redirect(url_for("reports.show", report_id=report_id), code=303)
     report = get_report(db, current_user, report_id)
@@ -45,9 +47,20 @@ def comment(report_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     section_id, parent_id = _optional_int("section_id"), _optional_int("parent_id")
+    form_row = request.form.get("form_row", "").strip() or None
     add_comment(db, report, current_user, request.form.get("body", ""), section_id, parent_id,
-                mail=mail.configured(current_app.config))
-    return _comments_response(db, report, section_id, parent_id)
+                mail=mail.configured(current_app.config), form_row=form_row)
+    if request.form.get("panel") and request.headers.get("HX-Request"):
+        # From the form's own 提意见: the row may have had no thread yet, so the whole panel comes back.
+        from .form import form_comments_context
+
+        context = form_comments_context(db, report)
+        return "\n".join([render_template("reports/_form_comments.html", report=report, **context,
+                                          can_comment=may_comment(current_user, report),
+                                          can_reply=may_reply(current_user, report)),
+                          render_template("reports/_open_count.html", oob=True,
+                                          open_comments=open_count(comments_by_section(db, report["id"])))])
+    return _comments_response(db, report, section_id, parent_id, form_row=form_row)
 
 
 @bp.post("/comments/<int:comment_id>/resolve")
@@ -56,30 +69,35 @@ def resolve(report_id: int, comment_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     resolve_comment(db, report, current_user, comment_id)
-    section_id, event_id = db.execute(
-        "SELECT section_id, event_id FROM comments WHERE id = ?", (comment_id,)).fetchone()
-    # Resolving a return reason also resolved its markers beside sections: refresh those too.
-    also = [row[0] for row in db.execute(
-        "SELECT DISTINCT section_id FROM comments WHERE event_id = ? AND section_id IS NOT NULL",
-        (event_id,))] if event_id and section_id is None else []
-    return _comments_response(db, report, section_id, also=also)
+    section_id, event_id, form_row = db.execute(
+        "SELECT section_id, event_id, form_row FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    # Resolving a return reason also resolved its markers beside sections and form rows: refresh those too.
+    also = [row[0] or row[1] for row in db.execute(
+        "SELECT DISTINCT section_id, form_row FROM comments WHERE event_id = ?"
+        " AND (section_id IS NOT NULL OR form_row IS NOT NULL)",
+        (event_id,))] if event_id and section_id is None and form_row is None else []
+    return _comments_response(db, report, section_id, form_row=form_row, also=also)
 
 
 def _comments_response(db, report: dict, section_id: int | None, parent_id: int | None = None,
-                       also: list[int] = ()):
-    """The comment block of one section (or of the report) re-rendered, or the page without htmx."""
+                       also: list = (), form_row: str | None = None):
+    """The comment block of one section, form row or the report re-rendered (with the form's comment panel when
+    a form row's changed), or the page without htmx."""
     if parent_id is not None:
-        section_id = db.execute("SELECT section_id FROM comments WHERE id = ?", (parent_id,)).fetchone()[0]
+        section_id, form_row = db.execute("SELECT section_id, form_row FROM comments WHERE id = ?",
+                                          (parent_id,)).fetchone()
     if not request.headers.get("HX-Request"):
-        anchor = f"section-{section_id}" if section_id else "report-comments"
+        anchor = f"section-{section_id}" if section_id else "form-comments" if form_row else "report-comments"
         return redirect(url_for("reports.show", report_id=report["id"], _anchor=anchor), code=303)
     threads = comments_by_section(db, report["id"])
     common = {"report": report, "can_comment": may_comment(current_user, report),
               "can_reply": may_reply(current_user, report)}
-    blocks = [render_template("reports/_comments.html", section_id=section_id,
-                              thread=threads.get(section_id, []), **common)]
+    key = form_row or section_id
+    blocks = [render_template("reports/_comments.html", section_id=key, thread=threads.get(key, []), **common)]
     blocks += [render_template("reports/_comments.html", section_id=other, oob=True,
                                thread=threads.get(other, []), **common) for other in also]
+    blocks.append(render_template("reports/_open_count.html", open_comments=open_count(threads), oob=True,
+                                  **common))
     return "\n".join(blocks)
 
 
@@ -133,11 +151,11 @@ def sheet(report_id: int, number: int):
     # Markers of a return reason beside sections repeat the report-level reason: list it once.
     notes = [
         c for thread in comments_by_section(db, report_id).values() for c in thread
-        if start <= c.created_at <= approval["created_at"] and not (c.event_id and c.section_id)
+        if start <= c.created_at <= approval["created_at"] and not (c.event_id and (c.section_id or c.form_row))
     ]
     headings = {s.id: s.heading for s in get_sections(db, report_id)}
     return render_template(
         "reports/sheet.html", report=report, edition=found, intact=verify(found), cycle=cycle,
         submitted=last.get("submit"), passed=last.get("pass"), approved=approval,
-        notes=sorted(notes, key=lambda c: c.created_at), headings=headings,
+        notes=sorted(notes, key=lambda c: c.created_at), headings=headings, row_names=form_rows(db, report_id),
     )

@@ -31,7 +31,8 @@ def import_and_approve(page) -> str:
     path = "/reports/" + page.url.rsplit("/", 1)[1]
     for button, state in (("提交审核", "待审核"), ("审核通过", "待审批"), ("审批定稿", "已定稿")):
         page.once("dialog", lambda dialog: dialog.accept())
-        page.locator("#workflow").get_by_role("button", name=button, exact=True).click()
+        page.locator("#workflow summary", has_text=button).click()
+        page.locator("#workflow").get_by_role("button", name=f"确认{button}", exact=True).click()
         expect(page.locator("#status-badge")).to_have_text(state)
     return path
 

@@ -54,8 +54,8 @@ def edit_section(page, sid: str, text: str) -> None:
     expect(section.locator(".section-body")).to_have_text(text)
 
 
-def click_confirmed(page, button: str) -> list[str]:
-    """Click a workflow button guarded by hx-confirm, accept the dialog; returns its message."""
+def click_confirmed(page, button: str, opinion: str | None = None) -> list[str]:
+    """Open a workflow decision, write its opinion if given, confirm it and accept the dialog; returns its message."""
     messages = []
 
     def accept(dialog):
@@ -63,7 +63,11 @@ def click_confirmed(page, button: str) -> list[str]:
         dialog.accept()
 
     page.once("dialog", accept)
-    page.locator("#workflow").get_by_role("button", name=button, exact=True).click()
+    workflow = page.locator("#workflow")
+    workflow.locator("summary", has_text=button).click()
+    if opinion is not None:
+        workflow.locator("form.opinion-form textarea[name=opinion]").fill(opinion)
+    workflow.get_by_role("button", name=f"确认{button}", exact=True).click()
     return messages
 
 

@@ -141,6 +141,11 @@ def _cloned_with_old_year(ids, db):
     db.execute("UPDATE sections SET markdown = '2023年完成了任务。' WHERE id = ?", (ids["section"],))
 
 
+def _carried(ids, db):
+    """Make the section one copied from last year and not changed since (未更新), for 确认无需修改."""
+    db.execute("UPDATE sections SET carried_over = 1 WHERE id = ?", (ids["section"],))
+
+
 def _replace_year(ids, db):
     return {"start": "0", "version": db.execute("SELECT version FROM sections WHERE id = ?",
                                                 (ids["section"],)).fetchone()[0]}
@@ -270,6 +275,10 @@ ROUTES: dict[str, tuple[dict, Req]] = {
         {"revision": "{revision}"}))),
     "POST /reports/<int:report_id>/sections/<int:section_id>/replace-year": (EDIT, Req(
         S + "/replace-year", _replace_year, prepare=_cloned_with_old_year, htmx=True)),
+    "POST /reports/<int:report_id>/sections/<int:section_id>/keep-year": (EDIT, Req(
+        S + "/keep-year", {"start": "0"}, prepare=_cloned_with_old_year, htmx=True)),
+    "POST /reports/<int:report_id>/sections/<int:section_id>/confirm-carried": (EDIT, Req(
+        S + "/confirm-carried", prepare=_carried, htmx=True)),
     "POST /reports/<int:report_id>/form/template": (EDIT, Req(R + "/form/template", prepare=_empty_form,
                                                               htmx=True)),
     "GET /reports/<int:report_id>/form/budget-weight/edit": (EDIT, Req(R + "/form/budget-weight/edit", htmx=True)),
