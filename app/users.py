@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, clock, sessions
 from . import directory as ldap
+from .cleantext import clean
 from .db import all_rows, one, transaction
 from .throttle import Throttle
 
@@ -346,7 +347,7 @@ def check_password(password: str) -> None:
 
 def _clean_display_name(name: str) -> str:
     """A display name with surrounding spaces removed, or UserError."""
-    name = " ".join(name.split())
+    name = " ".join(clean(name).split())  # the CLI's and the directory's names too, not only forms
     if not name:
         raise UserError("姓名不能为空。")
     if len(name) > 50:
@@ -356,7 +357,7 @@ def _clean_display_name(name: str) -> str:
 
 def _clean_unit_name(name: str) -> str:
     """A unit name with runs of spaces collapsed, or UserError."""
-    name = " ".join(name.split())
+    name = " ".join(clean(name).split())
     if not name:
         raise UserError("单位名称不能为空。")
     if len(name) > 100:

@@ -127,3 +127,10 @@ def test_backup_refuses_to_write_over_the_live_database_or_its_journal(app, runn
     link.symlink_to(live)
     assert runner.invoke(args=["backup", str(link), "--overwrite"]).exit_code != 0
     assert database.connect(live).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_names_given_on_the_command_line_are_cleaned_too(runner, db):
+    result = runner.invoke(args=["create-user", "clerk9", "--role", "editor", "--unit", "某\x1b单位\x01",
+                                 "--password", "correct-horse-42"])
+    assert result.exit_code == 0, result.output
+    assert db.execute("SELECT count(*) FROM units WHERE name = '某单位'").fetchone()[0] == 1
