@@ -10,8 +10,10 @@ from docx import Document
 W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
-def docx_with_body(body: str) -> bytes:
+def docx_with_body(body: str | bytes) -> bytes:
     """A valid Word file whose body starts with the given WordprocessingML."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
     document = Document()
     document.add_paragraph("一、概况")
     buffer = io.BytesIO()
@@ -22,7 +24,7 @@ def docx_with_body(body: str) -> bytes:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "word/document.xml":
-                data = data.replace(b"<w:body>", b"<w:body>" + body.encode("utf-8"))
+                data = data.replace(b"<w:body>", b"<w:body>" + body)
             archive.writestr(item.filename, data)
     return out.getvalue()
 

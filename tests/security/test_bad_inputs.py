@@ -6,13 +6,12 @@ within 2 s (a guard against requests that hold a server thread, not a benchmark)
 import html
 import io
 import time
-import zipfile
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
-from docx import Document
 
+from tests.security.hostile_files import docx_with_body
 from tests.security.matrix import digest
 
 R = "/reports/{report}"
@@ -58,20 +57,7 @@ def _row_version(kind: str, fields: dict):
 
 def _docx(paragraphs: int = 3, body: bytes = b"") -> bytes:
     """A Word file with `paragraphs` short paragraphs, or raw XML put into its body."""
-    document = Document()
-    document.add_paragraph("一、概况")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "word/document.xml":
-                extra = body or b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * paragraphs
-                data = data.replace(b"<w:body>", b"<w:body>" + extra)
-            archive.writestr(item.filename, data)
-    return out.getvalue()
+    return docx_with_body(body or b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * paragraphs)
 
 
 def _import(files=None, **fields):

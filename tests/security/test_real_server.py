@@ -1,6 +1,7 @@
 """Downloads, hostile uploads and PDFs through the real server (waitress), not the test client: the test
 client skips the encoding of headers, which once hid a 500 on every audit CSV."""
 
+import functools
 import http.client
 import io
 import shutil
@@ -126,6 +127,21 @@ def _healthz_latencies(server: LiveServer, stop: threading.Event, out: list[floa
         time.sleep(0.05)
 
 
+def _all_at_once(server: LiveServer, jobs: list) -> list[float]:
+    """Run the jobs (functions) in threads at once while timing /healthz; its latencies in seconds."""
+    stop, latencies = threading.Event(), []
+    probe = threading.Thread(target=_healthz_latencies, args=(server, stop, latencies))
+    probe.start()
+    threads = [threading.Thread(target=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    stop.set()
+    probe.join()
+    return latencies
+
+
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU of a process and its reaped children, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -168,17 +184,8 @@ def _upload(server: LiveServer, client: Client, name: str, results: dict) -> Non
 
 
 def test_eight_hostile_uploads_at_once_leave_the_server_answering_and_idle_afterwards(site):
-    server, client = site["server"], site["editor"]
-    stop, latencies, results = threading.Event(), [], {}
-    probe = threading.Thread(target=_healthz_latencies, args=(server, stop, latencies))
-    probe.start()
-    uploads = [threading.Thread(target=_upload, args=(server, client, name, results)) for name in HOSTILE]
-    for thread in uploads:
-        thread.start()
-    for thread in uploads:
-        thread.join(timeout=60)
-    stop.set()
-    probe.join()
+    server, client, results = site["server"], site["editor"], {}
+    latencies = _all_at_once(server, [functools.partial(_upload, server, client, name, results) for name in HOSTILE])
     assert len(results) == len(HOSTILE)
     for name, (status, seconds, retry_after) in results.items():
         # Read and answered, or (past UPLOAD_WORKERS + UPLOAD_QUEUE at once) asked to upload again.
@@ -201,21 +208,13 @@ def test_eight_hostile_uploads_at_once_leave_the_server_answering_and_idle_after
 
 def test_sixteen_share_pdfs_at_once_are_served_or_told_to_retry_and_healthz_keeps_answering(site):
     server, token = site["server"], site["draft_token"]  # a draft share of an approved report: its edition
-    stop, latencies, answers = threading.Event(), [], []
-    probe = threading.Thread(target=_healthz_latencies, args=(server, stop, latencies))
-    probe.start()
+    answers = []
 
     def fetch():
         status, headers, body = _get(server, None, f"/s/{token}/export.pdf")
         answers.append((status, headers.get("retry-after"), body[:4]))
 
-    readers = [threading.Thread(target=fetch) for _ in range(16)]
-    for thread in readers:
-        thread.start()
-    for thread in readers:
-        thread.join(timeout=120)
-    stop.set()
-    probe.join()
+    latencies = _all_at_once(server, [fetch] * 16)
     assert len(answers) == 16
     for status, retry_after, start in answers:
         assert (status, start) == (200, b"%PDF") or (status == 503 and retry_after), (status, retry_after)
