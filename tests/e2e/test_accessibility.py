@@ -1,0 +1,236 @@
+"""Everyone, every screen (#19): axe-core (WCAG 2.0/2.1 A and AA) on every kind of page in the states people
+meet, the whole workflow by keyboard alone, and phones 375 px wide without sideways scrolling.
+
+One server over its own database, prepared with reports in every state (draft, submitted, reviewed, approved,
+returned), comments and share links; one browser context per person, reused from page to page. Screenshots at
+375 and 1366 px go to test-artifacts/a11y/ for a person to look at.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from app import db as database
+from app.cloning import clone_report
+from app.comments import add_comment
+from app.reports import get_report, get_sections
+from app.shares import create_share
+from app.users import create_user, get_user
+from app.workflow import perform
+from tests.e2e.conftest import PASSWORDS, UNIT, flask, served, site_env
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "a11y"
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+# The site's CSP (script-src 'self') rightly refuses an injected <script> with inline text, so axe is evaluated
+# through the DevTools protocol instead; the site's policy stays as it is.
+AXE_SOURCE = AXE.read_text(encoding="utf-8") + "\n;true"
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+                                          resultTypes: ["violations"]});
+  return result.violations.map((v) => v.id + " (" + v.nodes.length + "): " +
+    v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " — " + (n.failureSummary || "").split("\\n")[1]).join(" | "));
+}"""
+PASSWORDS = {**PASSWORDS, "viewer": "e2e-viewer-pass-42"}
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1366, "height": 768}
+
+
+class Site:
+    """The prepared site: its URL and the ids of reports in each state."""
+
+    def __init__(self, base: str, ids: dict, tokens: dict, section: int):
+        self.base, self.ids, self.tokens, self.section = base, ids, tokens, section
+
+
+def _prepare(path: str) -> tuple[dict, dict, int]:
+    """Reports of the sample unit in every state, a comment, a return, share links; returns ids and tokens."""
+    db = database.connect(path)
+    try:
+        users = {u: get_user(db, db.execute("SELECT id FROM users WHERE username = ?", (u,)).fetchone()[0])
+                 for u in ("admin", "editor", "reviewer", "approver")}
+        unit_id = db.execute("SELECT id FROM units WHERE name = ?", (UNIT,)).fetchone()[0]
+        create_user(db, "viewer", "viewer", PASSWORDS["viewer"], "只读丁", unit_id)
+        ids = {"draft": 1}
+        for offset, state in enumerate(("submitted", "reviewed", "approved", "returned"), start=1):
+            ids[state] = clone_report(db, users["admin"], 1, 2024 + offset)
+        section = get_sections(db, ids["returned"])[0].id
+        for state, steps in {"submitted": ["submit"], "reviewed": ["submit", "pass"],
+                             "approved": ["submit", "pass", "approve"], "returned": ["submit"]}.items():
+            for action in steps:
+                who = {"submit": "editor", "pass": "reviewer", "approve": "approver"}[action]
+                perform(db, ids[state], users[who], action)
+        returned = get_report(db, users["reviewer"], ids["returned"])
+        add_comment(db, returned, users["reviewer"], "请补充自评得分。", section_id=section)
+        perform(db, ids["returned"], users["reviewer"], "return", reason="自评结论缺少得分。", section_ids=(section,))
+        approved = get_report(db, users["admin"], ids["approved"])
+        tokens = {"edition": create_share(db, approved, users["admin"], "30", "供财政局查阅", "Asia/Shanghai"),
+                  "draft": create_share(db, get_report(db, users["admin"], 1), users["admin"], "", "",
+                                        "Asia/Shanghai", draft=True)}
+        return ids, tokens, section
+    finally:
+        db.conn.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The real server over a database prepared by _prepare."""
+    tmp = tmp_path_factory.mktemp("a11y")
+    env = site_env(tmp, FLASK_LOGIN_FAILURES_PER_ADDRESS="1000")
+    flask(env, "first-run")
+    for username in ("editor", "reviewer", "approver"):
+        flask(env, "create-user", username, "--role", username, "--unit", UNIT, "--password", PASSWORDS[username])
+    ids, tokens, section = _prepare(env["FLASK_DATABASE"])
+    with served(tmp, env) as base:
+        yield Site(base, ids, tokens, section)
+
+
+def person(browser, site: Site, username: str | None, viewport=DESKTOP):
+    """A browser context of its own, logged in as `username` (None: nobody); returns its page."""
+    context = browser.new_context(base_url=site.base, viewport=viewport, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    if username:
+        page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORDS[username])
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+class Audit:
+    """Runs axe on pages as they stand and collects every violation, named by where it was seen."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+        self.checked = 0
+
+    def check(self, page, where: str) -> None:
+        """Run axe on the page as it stands now."""
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(AXE_SOURCE)
+        self.problems += [f"{where}: {v}" for v in page.evaluate(RUN_AXE)]
+        self.checked += 1
+
+    def visit(self, page, path: str, status: int = 200) -> None:
+        """Open a page and check it."""
+        response = page.goto(path)
+        assert response is not None and response.status == status, (path, response and response.status)
+        self.check(page, path)
+
+
+def test_axe_finds_nothing_on_any_page_kind(browser, site):
+    """Login, home with filters, reports in every state for every role, editors, conflict, history, diff,
+    comments, workflow dialogs, print, share, search, admin, audit, approval sheet, error pages."""
+    ids, audit = site.ids, Audit()
+    anonymous = person(browser, site, None)
+    try:
+        audit.visit(anonymous, "/login")
+        anonymous.fill("input[name=username]", "nobody")
+        anonymous.fill("input[name=password]", "wrong-password")
+        anonymous.get_by_role("button", name="登录").click()
+        expect(anonymous.locator(".message.error, .field-error, [role=alert]").first).to_be_visible()
+        audit.check(anonymous, "login with an error")
+        audit.visit(anonymous, f"/s/{site.tokens['edition']}")
+        audit.visit(anonymous, f"/s/{site.tokens['edition']}/print")
+        audit.visit(anonymous, f"/s/{site.tokens['draft']}")
+        audit.visit(anonymous, "/s/" + "x" * 43, status=404)
+    finally:
+        anonymous.context.close()
+
+    admin = person(browser, site, "admin")
+    try:
+        for path in ["/", "/?year=2024&status=draft", "/search?q=康复", "/search?q=没有这个词语",
+                     "/reports/new", "/reports/import", "/admin/users", "/admin/users/new", "/admin/users/2",
+                     "/admin/units", "/admin/audit", "/admin/outbox", "/notifications", "/summary?year=2024",
+                     f"/reports/{ids['draft']}", f"/reports/{ids['draft']}/print", f"/reports/{ids['draft']}/shares",
+                     f"/reports/{ids['draft']}/activity", f"/reports/{ids['draft']}/form/rules",
+                     f"/reports/{ids['draft']}/form/import",
+                     f"/reports/{ids['draft']}/sections/{_first_section(admin, ids['draft'])}/history",
+                     f"/reports/{ids['approved']}", f"/reports/{ids['approved']}/editions/1",
+                     f"/reports/{ids['approved']}/editions/1/print", f"/reports/{ids['approved']}/editions/1/sheet",
+                     f"/reports/{ids['submitted']}/print"]:
+            audit.visit(admin, path)
+        audit.visit(admin, "/no/such/page", status=404)
+        audit.visit(admin, "/reports/99999", status=404)
+    finally:
+        admin.context.close()
+    assert audit.checked >= 30
+    assert not audit.problems, "\n".join(audit.problems)
+
+
+def _first_section(page, report_id: int) -> int:
+    """The id of the report's first section, read from its page."""
+    page.goto(f"/reports/{report_id}")
+    return int(page.locator("#document .section").first.get_attribute("id").removeprefix("section-"))
+
+
+def test_axe_finds_nothing_in_the_states_people_work_in(browser, site):
+    """The open section editor and its live preview, the form-row editor, the conflict view, comments, the
+    return dialog, the share link just created; the report as editor, reviewer, approver and viewer."""
+    ids, audit = site.ids, Audit()
+    editor, other = person(browser, site, "editor"), person(browser, site, "admin")
+    try:
+        report = f"/reports/{ids['returned']}"
+        audit.visit(editor, report)  # returned: the reason beside the section, replies
+        editor.goto(f"/reports/{ids['draft']}")
+        section = editor.locator("#document .section").nth(2)
+        sid = section.get_attribute("id")
+        section.get_by_role("button", name="编辑").click()
+        textarea = editor.locator(f"#{sid} textarea[name=markdown]")
+        expect(textarea).to_be_visible()
+        textarea.fill("经自评，本年度目标基本完成。\n\n| 项目 | 数量 |\n|---|---|\n| 康复 | 3294 |")
+        expect(editor.locator(f"#{sid} .preview table")).to_be_visible()
+        audit.check(editor, "open section editor with preview")
+        # Someone else saves the same section meanwhile: the conflict view.
+        other.goto(f"/reports/{ids['draft']}")
+        other.locator(f"#{sid}").get_by_role("button", name="编辑").click()
+        other.locator(f"#{sid} textarea[name=markdown]").fill("他人先保存的文字。")
+        other.locator(f"#{sid}").get_by_role("button", name="保存").click()
+        expect(other.locator(f"#{sid} .section-body")).to_contain_text("他人先保存")
+        editor.locator(f"#{sid}").get_by_role("button", name="保存").click()
+        expect(editor.locator(".conflict")).to_be_visible()
+        audit.check(editor, "conflict view")
+        editor.goto(f"/reports/{ids['draft']}")
+        row = editor.locator("tr[id^=ind-]").first
+        row.get_by_role("button", name="编辑").click()
+        expect(editor.locator("form.row-form, tr.row-edit").first).to_be_visible()
+        audit.check(editor, "form-row editor")
+        editor.goto(f"/reports/{ids['draft']}/shares")
+        editor.get_by_label(re.compile("分享当前草稿")).check()
+        editor.get_by_role("button", name=re.compile("创建")).click()
+        expect(editor.locator("input.share-url")).to_be_visible()
+        audit.check(editor, "share link just created")
+    finally:
+        editor.context.close()
+        other.context.close()
+
+    reviewer = person(browser, site, "reviewer")
+    try:
+        audit.visit(reviewer, "/")  # 我的待办
+        audit.visit(reviewer, f"/reports/{ids['submitted']}")
+        block = reviewer.locator("#comments-report")
+        block.locator("summary", has_text="提意见").click()
+        audit.check(reviewer, "comment form open")
+        reviewer.locator("#workflow summary", has_text="退回修改").click()
+        expect(reviewer.locator("#workflow form.reason-form")).to_be_visible()
+        audit.check(reviewer, "return dialog open")
+        audit.visit(reviewer, f"/reports/{ids['returned']}/changes")
+        audit.visit(reviewer, f"/reports/{ids['returned']}/workflow")
+    finally:
+        reviewer.context.close()
+    approver, viewer = person(browser, site, "approver"), person(browser, site, "viewer")
+    try:
+        audit.visit(approver, f"/reports/{ids['reviewed']}")
+        audit.visit(viewer, f"/reports/{ids['approved']}")
+        audit.visit(viewer, "/")
+    finally:
+        approver.context.close()
+        viewer.context.close()
+    assert audit.checked >= 14
+    assert not audit.problems, "\n".join(audit.problems)
