@@ -245,7 +245,9 @@ document.addEventListener("focusin", function (event) {
   }
 
   function firstField(root) {
-    var fields = root.querySelectorAll("textarea[name=markdown], input:not([type=hidden]):not([disabled]), select, textarea");
+    var text = root.querySelector("textarea[name=markdown]");  // the section's text, not its title above
+    if (text) { return text; }
+    var fields = root.querySelectorAll("input:not([type=hidden]):not([disabled]), select, textarea");
     for (var i = 0; i < fields.length; i += 1) {
       if (fields[i].offsetParent !== null) { return fields[i]; }
     }
@@ -276,8 +278,10 @@ document.addEventListener("focusin", function (event) {
     swap = null;
     if (!target || !active || active === document.body) { return; }
     // Only when the person was working there: background polls (bell, presence) never take the focus.
-    if (target.contains(active) || event.detail.elt.contains(active)) {
-      swap = {id: target.id, elt: event.detail.elt, status: event.detail.xhr.status};
+    // requestConfig.elt is the element that asked (the form, the button); detail.elt may be the target.
+    var source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+    if (target.contains(active) || source.contains(active)) {
+      swap = {id: target.id, source: source, status: event.detail.xhr.status};
     }
   });
 
@@ -289,8 +293,7 @@ document.addEventListener("focusin", function (event) {
     var done = swap;
     swap = null;
     if (!done) { return; }
-    var elt = event.detail.elt;
-    if (elt && elt.matches && elt.matches("form.section-edit") && done.status === 200) {
+    if (done.source.matches && done.source.matches("form.section-edit") && done.status === 200) {
       var title = document.querySelector("#" + done.id + " .section-title");
       announce("已保存：" + (title ? title.textContent.trim() : ""));
     }

@@ -56,7 +56,7 @@ def _prepare(path: str) -> tuple[dict, dict, int]:
         unit_id = db.execute("SELECT id FROM units WHERE name = ?", (UNIT,)).fetchone()[0]
         create_user(db, "viewer", "viewer", PASSWORDS["viewer"], "只读丁", unit_id)
         ids = {"draft": 1}
-        for offset, state in enumerate(("submitted", "reviewed", "approved", "returned"), start=1):
+        for offset, state in enumerate(("submitted", "reviewed", "approved", "returned", "keyboard"), start=1):
             ids[state] = clone_report(db, users["admin"], 1, 2024 + offset)
         section = get_sections(db, ids["returned"])[0].id
         for state, steps in {"submitted": ["submit"], "reviewed": ["submit", "pass"],
@@ -201,6 +201,19 @@ def test_axe_finds_nothing_in_the_states_people_work_in(browser, site):
         row.get_by_role("button", name="编辑").click()
         expect(editor.locator("form.row-form, tr.row-edit").first).to_be_visible()
         audit.check(editor, "form-row editor")
+        # 填报日期 as people type it, whatever the browser's locale; focus stays in the form's header block.
+        editor.goto(f"/reports/{ids['draft']}")
+        editor.locator("#form-header").get_by_role("button", name="编辑表头").click()
+        expect(editor.locator("#form-header input[name=contact_name]")).to_be_focused()  # into the editor
+        date = editor.locator("#form-header input[name=filled_on]")
+        audit.check(editor, "form header editor")
+        typed_dates = (("2025年3月15日", "2025-03-15"), ("2025/3/16", "2025-03-16"), ("2025-03-17", "2025-03-17"))
+        for typed, saved in typed_dates:
+            if not date.is_visible():
+                editor.locator("#form-header").get_by_role("button", name="编辑表头").click()
+            date.fill(typed)
+            editor.locator("#form-header").get_by_role("button", name="保存").click()
+            expect(editor.locator("#form-header dl")).to_contain_text(saved)
         editor.goto(f"/reports/{ids['draft']}/shares")
         editor.get_by_label(re.compile("分享当前草稿")).check()
         editor.get_by_role("button", name=re.compile("创建")).click()
@@ -234,3 +247,177 @@ def test_axe_finds_nothing_in_the_states_people_work_in(browser, site):
         viewer.context.close()
     assert audit.checked >= 14
     assert not audit.problems, "\n".join(audit.problems)
+
+
+WIDTH_PROBLEMS = """() => {
+  const width = document.documentElement.clientWidth, wide = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const skip = ".table-scroll, .summary-table-wrap, .menu-body, .sr-status, .visually-hidden, .skip-link";
+    if (el.closest(skip)) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width && box.right > width + 1) wide.push(el.tagName + "." + el.className + " " + Math.round(box.right));
+  }
+  return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
+}"""
+
+
+def test_phones_need_no_sideways_scrolling_and_screenshots_are_kept(browser, site):
+    """375 × 740: share page, report page (reading, comments, workflow buttons), 我的待办, search; the top bar
+    stays a few lines tall with 退出登录 in view; the outline is a menu; approve and return are thumb-sized."""
+    ids = site.ids
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    pages = {"approver": [("home", "/"), ("report-reviewed", f"/reports/{ids['reviewed']}"),
+                          ("search", "/search?q=康复"), ("report-returned", f"/reports/{ids['returned']}")],
+             None: [("share", f"/s/{site.tokens['edition']}"), ("share-draft", f"/s/{site.tokens['draft']}"),
+                    ("login", "/login")]}
+    for username, paths in pages.items():
+        for viewport, tag in ((PHONE, "375"), (DESKTOP, "1366")):
+            page = person(browser, site, username, viewport)
+            try:
+                for name, path in paths:
+                    page.goto(path)
+                    page.screenshot(path=str(ARTIFACTS / f"{name}-{tag}.png"), full_page=True)
+                    if viewport is PHONE:
+                        found = page.evaluate(WIDTH_PROBLEMS)
+                        if found["scroll"] > found["width"]:
+                            problems.append(f"{path}: {found['scroll']} px wide at 375: {found['wide']}")
+                if username and viewport is PHONE:
+                    page.goto(f"/reports/{ids['reviewed']}")
+                    top = page.locator("header.topbar").bounding_box()
+                    assert top["height"] < 200, top
+                    expect(page.get_by_role("button", name="退出登录")).to_be_in_viewport()
+                    # The outline is a menu: closed, it takes one line; opened, its entries lead to the sections.
+                    outline = page.locator("#outline")
+                    expect(outline.locator("ol")).to_be_hidden()
+                    outline.get_by_role("button", name="目录").click()
+                    expect(outline.get_by_role("link").first).to_be_visible()
+                    outline.get_by_role("link").nth(1).click()
+                    expect(outline.locator("ol")).to_be_hidden()
+                    for label in ("审批定稿", "退回修改"):
+                        box = page.locator("#workflow").get_by_text(label, exact=True).bounding_box()
+                        assert box["height"] >= 44 and box["width"] >= 300, (label, box)
+                    approve = page.locator("#workflow").get_by_text("审批定稿", exact=True).bounding_box()
+                    back = page.locator("#workflow").get_by_text("退回修改", exact=True).bounding_box()
+                    assert approve["y"] < back["y"], "the positive action comes first"
+            finally:
+                page.context.close()
+    assert not problems, "\n".join(problems)
+    assert (ARTIFACTS / "report-reviewed-375.png").stat().st_size > 0
+
+
+ACTIVE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return {tag: "BODY"};
+  const style = getComputedStyle(el);
+  return {tag: el.tagName, name: el.getAttribute("name") || "", text: (el.textContent || "").trim().slice(0, 40),
+          section: el.closest(".section") ? el.closest(".section").id : "", outline: style.outlineStyle,
+          outlineWidth: parseFloat(style.outlineWidth)};
+}"""
+
+
+def active(page) -> dict:
+    """Where the keyboard focus is now."""
+    return page.evaluate(ACTIVE)
+
+
+def press_on(page, locator, key: str = "Enter") -> dict:
+    """Move the keyboard focus to an element as Tab would (it must be in the tab order) and press a key."""
+    assert locator.evaluate("el => el.tabIndex") >= 0, "not reachable by Tab"
+    locator.focus()
+    page.keyboard.press("Shift+Tab")  # arrive by keyboard, so :focus-visible applies as it does for a person
+    page.keyboard.press("Tab")
+    focused = active(page)
+    assert focused["outline"] != "none" and focused["outlineWidth"] >= 2, ("focus not visible", focused)
+    page.keyboard.press(key)
+    return focused
+
+
+def keyboard_person(browser, site, username):
+    """Log in with the keyboard alone."""
+    page = person(browser, site, None)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto("/login")
+    page.locator("input[name=username]").focus()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORDS[username])
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def test_the_whole_workflow_by_keyboard_alone(browser, site):
+    """Log in, open a section, edit, Ctrl+S, submit, return with a reason, fix, pass, approve, share: keys
+    only, focus visible, moved into the editor and back to the section, status changes read out."""
+    report = f"/reports/{site.ids['keyboard']}"
+    editor = keyboard_person(browser, site, "editor")
+    reviewer = keyboard_person(browser, site, "reviewer")
+    approver = keyboard_person(browser, site, "approver")
+    try:
+        editor.goto(report)
+        section = editor.locator("#document .section").nth(1)
+        sid = section.get_attribute("id")
+        press_on(editor, section.get_by_role("button", name="编辑"))
+        expect(editor.locator(f"#{sid} textarea[name=markdown]")).to_be_focused()  # into the editor
+        editor.keyboard.press("Control+a")
+        editor.keyboard.type("按键盘写的第一稿。")
+        editor.keyboard.press("Control+s")
+        expect(editor.locator(f"#{sid} .section-body")).to_have_text("按键盘写的第一稿。")
+        focus = active(editor)
+        assert focus["tag"] != "BODY" and focus["section"] == sid, focus  # back on the section, not <body>
+        expect(editor.locator("#sr-status")).to_contain_text("已保存")
+
+        press_on(editor, editor.locator("#workflow").get_by_role("button", name="提交审核"))
+        expect(editor.locator("#status-badge")).to_have_text("待审核")
+        expect(editor.locator("#sr-status")).to_have_text("报告状态已改为：待审核")
+        assert active(editor)["tag"] != "BODY"
+
+        reviewer.goto(report)
+        summary = reviewer.locator("#workflow summary", has_text="退回修改")
+        press_on(reviewer, summary)
+        reason = reviewer.locator("#workflow textarea[name=reason]")
+        expect(reason).to_be_focused()  # the dialog takes the focus in
+        reviewer.keyboard.press("Escape")
+        expect(summary).to_be_focused()  # …and gives it back when closed
+        expect(reason).to_be_hidden()
+        reviewer.keyboard.press("Enter")
+        expect(reason).to_be_focused()
+        reviewer.keyboard.type("请补充得分。")
+        reviewer.keyboard.press("Tab")  # the first section's checkbox, beside its label
+        first = reviewer.locator("#workflow .concerned input[type=checkbox]").first
+        expect(first).to_be_focused()
+        reviewer.keyboard.press("Space")
+        expect(first).to_be_checked()
+        label_box = reviewer.locator("#workflow .concerned label.check").first.bounding_box()
+        box = first.bounding_box()
+        assert abs((box["y"] + box["height"] / 2) - (label_box["y"] + label_box["height"] / 2)) < 12, (box, label_box)
+        press_on(reviewer, reviewer.locator("#workflow").get_by_role("button", name="确认退回修改"))
+        expect(reviewer.locator("#status-badge")).to_have_text("草稿")
+        expect(reviewer.locator("#sr-status")).to_have_text("报告状态已改为：草稿")
+
+        editor.goto(report)
+        press_on(editor, editor.locator(f"#{sid}").get_by_role("button", name="编辑"))
+        expect(editor.locator(f"#{sid} textarea[name=markdown]")).to_be_focused()
+        editor.keyboard.press("Control+a")
+        editor.keyboard.type("按键盘改好的第二稿，自评得分95分。")
+        editor.keyboard.press("Control+s")
+        expect(editor.locator(f"#{sid} .section-body")).to_contain_text("第二稿")
+        press_on(editor, editor.locator("#workflow").get_by_role("button", name="提交审核"))
+        expect(editor.locator("#status-badge")).to_have_text("待审核")
+
+        reviewer.goto(report)
+        press_on(reviewer, reviewer.locator("#workflow").get_by_role("button", name="审核通过"))
+        expect(reviewer.locator("#status-badge")).to_have_text("待审批")
+        approver.goto(report)
+        press_on(approver, approver.locator("#workflow").get_by_role("button", name="审批定稿"))
+        expect(approver.locator("#status-badge")).to_have_text("已定稿")
+        expect(approver.locator("#sr-status")).to_have_text("报告状态已改为：已定稿")
+
+        editor.goto(f"{report}/shares")
+        press_on(editor, editor.get_by_role("button", name=re.compile("创建")))
+        expect(editor.locator("input.share-url")).to_be_visible()
+        assert "/s/" in editor.locator("input.share-url").input_value()
+    finally:
+        for page in (editor, reviewer, approver):
+            page.context.close()
