@@ -16,6 +16,7 @@ from ..printing import NoCJKFont, PdfUnavailable
 from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sandbox import Busy
 from ..sections import TooLarge
+from ..typeset import tighten_html
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
 from . import limits, shares
@@ -263,6 +264,7 @@ def install(app: Flask) -> None:
 
     zone = app.config["TIMEZONE"]
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)
+    app.jinja_env.filters["cjk_tight"] = tighten_html  # print page and PDF only (#19)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLES=ROLES, unit_options=unit_options,
                                  can_create_reports=can_create_reports)
 

@@ -221,3 +221,153 @@ document.addEventListener("focusin", function (event) {
     document.querySelectorAll("progress[data-busy-indicator]").forEach(function (bar) { bar.hidden = true; });
   });
 })();
+
+// Everyone, every screen (#19): focus that follows htmx swaps, status changes read out, menus and the outline
+// usable by keyboard and on phones, wide tables that scroll in their own focusable box.
+(function () {
+  "use strict";
+
+  // Read out a short status through the page's polite live region (base.html), like GOV.UK's notification banner.
+  function announce(text) {
+    var box = document.getElementById("sr-status");
+    if (!box || !text) { return; }
+    box.textContent = "";
+    setTimeout(function () { box.textContent = text; }, 50);
+  }
+  window.announceStatus = announce;
+
+  function focusOn(el) {
+    if (!el) { return false; }
+    if (!el.matches("a[href], button, input, select, textarea, summary, [tabindex]")) { el.setAttribute("tabindex", "-1"); }
+    el.focus({preventScroll: true});
+    el.scrollIntoView({block: "nearest"});
+    return document.activeElement === el;
+  }
+
+  function firstField(root) {
+    var text = root.querySelector("textarea[name=markdown]");  // the section's text, not its title above
+    if (text) { return text; }
+    var fields = root.querySelectorAll("input:not([type=hidden]):not([disabled]), select, textarea");
+    for (var i = 0; i < fields.length; i += 1) {
+      if (fields[i].offsetParent !== null) { return fields[i]; }
+    }
+    return null;
+  }
+
+  // Where a swap should leave the focus when the element that had it was swapped away: into the editor that
+  // opened, back onto the section (its heading) after 保存 or 取消, else onto the new content itself.
+  function focusAfterSwap(root) {
+    if (!root) { return; }
+    var editor = root.matches("form[data-guard]") ? root : root.querySelector("form[data-guard]");
+    var conflict = root.matches(".conflict") ? root : root.querySelector(".conflict");
+    if (conflict) {
+      focusOn(conflict.querySelector("h2, h3, h4, .message, p") || conflict);
+    } else if (editor) {
+      focusOn(editor.querySelector("[aria-invalid=true]") || firstField(editor) || editor);
+    } else {
+      focusOn(root.querySelector(".section-title, h1, h2, h3") || root);
+    }
+  }
+
+  var swap = null;
+  var statusBefore = "";
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target, active = document.activeElement;
+    var badge = document.getElementById("status-badge");
+    statusBefore = badge ? badge.textContent.trim() : "";
+    swap = null;
+    if (!target || !active || active === document.body) { return; }
+    // Only when the person was working there: background polls (bell, presence) never take the focus.
+    // requestConfig.elt is the element that asked (the form, the button); detail.elt may be the target.
+    var source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+    if (target.contains(active) || source.contains(active)) {
+      swap = {id: target.id, source: source, status: event.detail.xhr.status};
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var badge = document.getElementById("status-badge");
+    var status = badge ? badge.textContent.trim() : "";
+    if (status && statusBefore && status !== statusBefore) { announce("报告状态已改为：" + status); }
+    statusBefore = status;
+    var done = swap;
+    swap = null;
+    if (!done) { return; }
+    if (done.source.matches && done.source.matches("form.section-edit") && done.status === 200) {
+      var title = document.querySelector("#" + done.id + " .section-title");
+      announce("已保存：" + (title ? title.textContent.trim() : ""));
+    }
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) { return; }
+    var root = done.id ? document.getElementById(done.id) : null;
+    if (done.id === "report") {
+      // A workflow action re-rendered the report: land on its status, which announce() also reads out.
+      focusOn(document.querySelector("#workflow .steps") || root);
+      return;
+    }
+    focusAfterSwap(root || document.querySelector("main"));
+  });
+
+  // Disclosure menus (<details class="menu">): Escape closes and returns to the summary; opening one moves
+  // into its first field, as GOV.UK's and the ARIA practices' disclosures do.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = event.target.closest && event.target.closest("details[open]");
+    if (!menu || event.target.matches("textarea[data-editor]")) { return; }
+    menu.open = false;
+    var summary = menu.querySelector("summary");
+    if (summary) { summary.focus(); }
+  });
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu, details.add-comment") || !menu.open) { return; }
+    if (!menu.contains(document.activeElement)) { return; }  // opened by a script, not by the person
+    var field = menu.querySelector(".menu-body textarea, .menu-body input:not([type=hidden]), form textarea");
+    if (field) { field.focus(); }
+  }, true);
+
+  // The outline as a menu on phones (the button shows only on narrow screens, app.css).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".outline-toggle");
+    var outline = event.target.closest && event.target.closest(".outline");
+    if (toggle) {
+      var open = outline.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    } else if (outline && event.target.closest("a") && outline.classList.contains("open")) {
+      outline.classList.remove("open");
+      outline.querySelector(".outline-toggle").setAttribute("aria-expanded", "false");
+    }
+  });
+
+  // Wide tables scroll inside their own box; a box that scrolls can be reached and scrolled by keyboard.
+  var TABLES = ".prose table, .prose-doc table, .form-doc table, .document-body table, table.list, table.form-edit";
+  function scrollBoxes(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll(TABLES).forEach(function (table) {
+      if (table.parentElement.classList.contains("table-scroll") || table.closest(".summary-table-wrap")) { return; }
+      var box = document.createElement("div");
+      box.className = "table-scroll";
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    });
+    document.querySelectorAll(".table-scroll, .summary-table-wrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        var caption = box.querySelector("caption");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", (caption ? caption.textContent.trim() : "表格") + "（可左右滚动）");
+        box.dataset.scrollBox = "1";
+      } else if (!scrolls && box.dataset.scrollBox) {
+        ["tabindex", "role", "aria-label", "data-scroll-box"].forEach(function (name) { box.removeAttribute(name); });
+      }
+    });
+  }
+  function setUp() { scrollBoxes(document); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setUp); } else { setUp(); }
+  document.addEventListener("htmx:load", function (event) { scrollBoxes(event.detail.elt); });
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(setUp, 150);
+  });
+})();

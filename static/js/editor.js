@@ -109,7 +109,7 @@
       button.type = "button";
       button.className = "small tool tool-" + b[0];
       button.dataset.action = b[0];
-      button.setAttribute("aria-label", b[1]);
+      // Named by its visible label (the icon is hidden from screen readers): the spoken name is the seen one.
       button.title = b[1] + (b[3] ? "（" + b[3] + "）" : "");
       var icon = document.createElement("span");
       icon.setAttribute("aria-hidden", "true");
@@ -483,10 +483,18 @@
 
   // --- Wiring -----------------------------------------------------------------------------------
 
+  var editorCount = 0;
+
   function setup(root) {
     root.querySelectorAll("textarea[data-editor]").forEach(function (textarea) {
       if (textarea.dataset.ready) { return; }
       textarea.dataset.ready = "1";
+      // A <label> wrapping the textarea would otherwise name the toolbar's first button, not the textarea.
+      var label = textarea.closest("label");
+      if (label && !label.htmlFor) {
+        if (!textarea.id) { textarea.id = "editor-" + (++editorCount); }
+        label.htmlFor = textarea.id;
+      }
       textarea.parentNode.insertBefore(toolbar(textarea), textarea);
     });
     root.querySelectorAll("form[data-draft-key]").forEach(offerDraft);
