@@ -89,7 +89,13 @@
     // A menu whose item was chosen closes (rows of the 自评表 stay in place after 在下方插入).
     var menu = event.detail.elt.closest && event.detail.elt.closest("details.menu");
     // …but not the menu that is loading its own items as it opens (the 结构 menu of a section).
-    if (menu && menu !== event.detail.elt) { menu.open = false; }
+    if (menu && menu !== event.detail.elt) {
+      // Hiding the focused item would drop the focus to <body>: hand it to the menu's summary first.
+      var hadFocus = menu.contains(document.activeElement);
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (hadFocus && summary) { summary.focus(); }
+    }
     if (event.detail.elt.matches("textarea, [data-preview]")) { return; }
     var box = document.getElementById("messages");
     if (box) { box.innerHTML = ""; }

@@ -333,6 +333,14 @@ def press_on(page, locator, key: str = "Enter") -> dict:
     return focused
 
 
+def decide_by_keyboard(page, label: str) -> None:
+    """Open a decision (its summary), land in its opinion box, and confirm it: keys only."""
+    summary = page.locator("#workflow summary", has_text=label)
+    press_on(page, summary)
+    expect(page.locator("#workflow details[open] textarea")).to_be_focused()  # the form takes the focus in
+    press_on(page, page.locator("#workflow").get_by_role("button", name=f"确认{label}"))
+
+
 def keyboard_person(browser, site, username):
     """Log in with the keyboard alone."""
     page = person(browser, site, None)
@@ -368,7 +376,7 @@ def test_the_whole_workflow_by_keyboard_alone(browser, site):
         assert focus["tag"] != "BODY" and focus["section"] == sid, focus  # back on the section, not <body>
         expect(editor.locator("#sr-status")).to_contain_text("已保存")
 
-        press_on(editor, editor.locator("#workflow").get_by_role("button", name="提交审核"))
+        decide_by_keyboard(editor, "提交审核")
         expect(editor.locator("#status-badge")).to_have_text("待审核")
         expect(editor.locator("#sr-status")).to_have_text("报告状态已改为：待审核")
         assert active(editor)["tag"] != "BODY"
@@ -403,14 +411,14 @@ def test_the_whole_workflow_by_keyboard_alone(browser, site):
         editor.keyboard.type("按键盘改好的第二稿，自评得分95分。")
         editor.keyboard.press("Control+s")
         expect(editor.locator(f"#{sid} .section-body")).to_contain_text("第二稿")
-        press_on(editor, editor.locator("#workflow").get_by_role("button", name="提交审核"))
+        decide_by_keyboard(editor, "提交审核")
         expect(editor.locator("#status-badge")).to_have_text("待审核")
 
         reviewer.goto(report)
-        press_on(reviewer, reviewer.locator("#workflow").get_by_role("button", name="审核通过"))
+        decide_by_keyboard(reviewer, "审核通过")
         expect(reviewer.locator("#status-badge")).to_have_text("待审批")
         approver.goto(report)
-        press_on(approver, approver.locator("#workflow").get_by_role("button", name="审批定稿"))
+        decide_by_keyboard(approver, "审批定稿")
         expect(approver.locator("#status-badge")).to_have_text("已定稿")
         expect(approver.locator("#sr-status")).to_have_text("报告状态已改为：已定稿")
 
