@@ -105,7 +105,8 @@ def test_a_generated_password_is_shown_once_and_logs_the_new_user_in(auth, app, 
     assert password not in auth.get("/admin/users").text
     newcomer = Auth(app.test_client())
     assert newcomer.login("zhangsan", password).status_code == 303
-    assert "张三（填报人 · 广州市荔湾区残疾人联合会）" in newcomer.get("/").text
+    home = newcomer.get("/").text
+    assert "张三<span" in home and "（填报人 · 广州市荔湾区残疾人联合会）" in home
     actions = [r["action"] for r in db.query("SELECT action FROM audit_log ORDER BY id DESC LIMIT 2")]
     assert actions == ["login", "user.create"]
 
