@@ -81,10 +81,9 @@ def served(tmp: Path, env: dict):
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """The real site on a free loopback port, over a fresh database; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def sample_site(tmp: Path):
+    """The real site over a fresh database with sample report 1 and an editor, reviewer and approver."""
     env = site_env(tmp)
     # First-run set-up: the admin and sample report 1 (serve would do the same at start).
     flask(env, "first-run")
@@ -92,6 +91,13 @@ def server(tmp_path_factory):
         flask(env, "create-user", username, "--role", username, "--unit", UNIT,
               "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
     with served(tmp, env) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real site on a free loopback port, over a fresh database; yields its base URL."""
+    with sample_site(tmp_path_factory.mktemp("e2e")) as base:
         yield base
 
 

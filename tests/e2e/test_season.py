@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import sample_site
 from tests.e2e.test_form import indicator_row, open_row, save_row
 from tests.e2e.test_workflow_flow import click_confirmed, expect_status
 
@@ -19,6 +20,13 @@ ROW = "结转结余率"
 ROW_COMMENT = "结转结余率高于指标值，\n请在偏差原因中说明。"
 RETURN_REASON = "1. 结转结余率未说明原因；\n2. 请核对正文中的人数。"
 APPROVAL = "同意，请按意见修改后报送"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A site of its own: other tests edit report 1, whose figures (3294 人) this season starts from."""
+    with sample_site(tmp_path_factory.mktemp("season")) as base:
+        yield base
 
 
 def open_checks(page):
