@@ -274,7 +274,8 @@ def test_no_payload_runs_in_the_htmx_fragments_of_editing(browser, hostile_serve
             other.close()
         editor.fill(everything[::-1])
         page.locator(f"#section-{planted.batch_section}").get_by_role("button", name="保存").click()
-        expect(page.locator(".conflict")).to_be_visible()
+        # The whole corpus reversed is rendered for the conflict view: allow a slow machine its time.
+        expect(page.locator(".conflict")).to_be_visible(timeout=20_000)
         sweep.judge("conflict view")
         # A comment with the corpus, posted in place.
         block = page.locator("#comments-report")
