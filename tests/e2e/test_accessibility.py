@@ -372,8 +372,9 @@ def test_the_whole_workflow_by_keyboard_alone(browser, site):
         editor.keyboard.type("按键盘写的第一稿。")
         editor.keyboard.press("Control+s")
         expect(editor.locator(f"#{sid} .section-body")).to_have_text("按键盘写的第一稿。")
-        focus = active(editor)
-        assert focus["tag"] != "BODY" and focus["section"] == sid, focus  # back on the section, not <body>
+        # Back on the section, not <body>: the focus moves with the swap, so wait for it as a person would.
+        editor.wait_for_function("id => document.activeElement && document.activeElement !== document.body"
+                                 " && document.activeElement.closest('.section')?.id === id", arg=sid, timeout=5000)
         expect(editor.locator("#sr-status")).to_contain_text("已保存")
 
         decide_by_keyboard(editor, "提交审核")
