@@ -104,6 +104,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
+    if app.config.get("TEST_PASSWORD_HASH") and not app.config.get("TESTING"):
+        # A cheap hash makes test logins fast; on a real site it would make stolen hashes cheap to crack.
+        raise RuntimeError("TEST_PASSWORD_HASH 只能用于测试（TESTING）：正式网站的密码一律用 scrypt 保存。")
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)

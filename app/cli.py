@@ -68,7 +68,7 @@ def create_user_command(username, role, unit_name, password, display_name, email
     try:
         unit_id = get_or_create_unit(db, unit_name) if unit_name else None
         create_user(db, username, role, password, display_name=display_name, unit_id=unit_id, email=email,
-                    directory=directory)
+                    directory=directory, method=current_app.config.get("TEST_PASSWORD_HASH"))
     except UserError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"已创建用户 {username}（{ROLES[role]}{'，单位目录账号' if directory else ''}）")
