@@ -86,6 +86,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_FAILURES_PER_ADDRESS=10,
         # Unknown share links opened from one client address in a minute before it gets 429.
         SHARE_MISSES_PER_ADDRESS=20,
+        # Share views are counted in memory and written every this many seconds (and at shutdown).
+        SHARE_VIEWS_SECONDS=5,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
         PROXY_FIX=0,
         # PDFs typeset at once (each in a worker process of up to a few hundred MB), how many more

@@ -1,6 +1,7 @@
 """Command-line tools: flask --app app <command>."""
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -225,6 +226,9 @@ def serve(host: str, port: int, threads: int):
     if not configured(current_app.config):
         click.echo("未设置邮件服务器（FLASK_MAIL_SERVER）：通知只在网站中显示，不发邮件。")
     click.echo(f"正在运行：http://{host}:{port}/  （按 Ctrl+C 停止）")
+    # systemd stops the service with SIGTERM: exit as on Ctrl+C, so that atexit writes the share view
+    # counts still in memory (views/shares.py).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Waitress drops X-Forwarded-* unless told otherwise; with PROXY_FIX set, ProxyFix reads them.
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
                    ident=None, clear_untrusted_proxy_headers=not current_app.config["PROXY_FIX"])

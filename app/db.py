@@ -29,8 +29,12 @@ def connect(path: str) -> sqlite_utils.Database:
 
 
 @contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Run a block as one write transaction, taking the write lock up front."""
+def transaction(db: sqlite_utils.Database, bump: bool = True) -> Iterator[sqlite_utils.Database]:
+    """Run a block as one write transaction, taking the write lock up front.
+
+    A transaction that wrote raises the database's generation (schema 0016) as it commits, so that what the app
+    keeps in memory (views/kept.py) is made again after any write, from any process. Bookkeeping that no
+    kept page shows (view counts, a session's last-seen time) passes bump=False."""
     if db.conn.in_transaction:
         with db.atomic():
             yield db
@@ -44,8 +48,11 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
         # instead of failing later with "database is locked" when a read upgrades.
         db.conn.execute("BEGIN IMMEDIATE")
+        changes = db.conn.total_changes
         try:
             yield db
+            if bump and db.conn.total_changes != changes:  # a transaction that only read changes nothing kept
+                db.conn.execute("UPDATE generation SET number = number + 1")
         except BaseException:
             db.conn.execute("ROLLBACK")
             raise
@@ -88,9 +95,9 @@ def all_rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
     return list(db.query(sql, params))
 
 
-def change_count(db: sqlite_utils.Database, name: str) -> int:
-    """How often the things counted under `name` have changed ('units', 'search', 'reports'; schema 0009, 0010)."""
-    return db.execute("SELECT count FROM change_counts WHERE name = ?", (name,)).fetchone()[0]
+def generation(db: sqlite_utils.Database) -> int:
+    """How many write transactions the database has committed (schema 0016): a key for what is kept in memory."""
+    return db.execute("SELECT number FROM generation").fetchone()[0]
 
 
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}

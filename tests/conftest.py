@@ -14,7 +14,7 @@ from app.importer import parse_upload
 from app.reports import create_report
 from app.schema import migrate
 from app.users import create_user, get_or_create_unit, get_user
-from app.views import limits
+from app.views import kept, limits
 from tests.passwords import CHEAP_HASH, PASSWORD
 
 SAMPLE_TEXT = SAMPLE_REPORT.read_text(encoding="utf-8")
@@ -67,6 +67,7 @@ def app(module_app, tmp_path: Path, template_database):
     config = dict(module_app.config)
     module_app.config["DATABASE"] = str(path)  # get_db() opens this file: each thread notices the new path
     limits.install(module_app)  # fresh rate limits
+    kept.install(module_app)  # an empty cache (its keys name the database anyway)
     module_app.extensions.pop("presence", None)  # who is editing: forgotten
     yield module_app
     module_app.config.clear()

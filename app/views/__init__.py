@@ -18,7 +18,7 @@ from ..sandbox import Busy
 from ..sections import TooLarge
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
-from . import limits, shares
+from . import kept, limits, shares
 from .fragments import unit_options
 
 CSP = (
@@ -260,6 +260,8 @@ def install(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
     login_manager.user_loader(_load_user)
     limits.install(app)
+    kept.install(app)
+    shares.install(app)
 
     zone = app.config["TIMEZONE"]
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)

@@ -18,6 +18,7 @@ from ..reports import (
     get_report,
     get_sections,
     standard_outline,
+    unit_choices,
     units_for_new_reports,
     update_header,
     year_to_report,
@@ -27,16 +28,7 @@ from ..users import UserError, get_or_create_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
-from .fragments import (
-    BLOCK_MARK,
-    all_sections,
-    kept_unit_choices,
-    outline_html,
-    page_around,
-    report_block,
-    section_renderer,
-    this_database,
-)
+from .fragments import all_sections, outline_html, section_renderer
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -66,7 +58,7 @@ def _unit_name(db, unit_id: int) -> str:
 def _new_form(error: str | None = None, status: int = 200):
     """The page for creating a report from the standard outline, with what was sent and why it failed."""
     _require_create()
-    units = units_for_new_reports(current_user, kept_unit_choices(get_db()))
+    units = units_for_new_reports(current_user, unit_choices(get_db()))
     return render_template("reports/new.html", error=error, form=request.form, units=units,
                            default_year=year_to_report()), status
 
@@ -102,7 +94,7 @@ def import_report():
     """Import a report (Markdown, text, Word or our JSON): first a preview of the outline, then create."""
     _require_create()
     db = get_db()
-    units = units_for_new_reports(current_user, kept_unit_choices(db))
+    units = units_for_new_reports(current_user, unit_choices(db))
     if request.method == "GET":
         return render_template("reports/import.html", error=None, form={}, units=units)
     fmt = request.form.get("format", "auto")
@@ -160,11 +152,7 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    reader = (this_database(), request.script_root, current_user.id, current_user.role, current_user.unit_id)
-    block = report_block(report, reader, lambda: render_template("reports/_report.html",
-                                                                 **report_context(db, report)))
-    page = render_template("reports/show.html", report=report, report_block=BLOCK_MARK)
-    return Response(page_around(page, block), mimetype="text/html")
+    return render_template("reports/show.html", **report_context(db, report))
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])
