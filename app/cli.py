@@ -9,9 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import SAMPLE_REPORT, audit
+from . import audit
 from . import db as database
-from .bootstrap import first_run
+from .bootstrap import SAMPLE_REPORT, first_run
 from .cloning import clone_report
 from .exporters import to_json, to_markdown
 from .importer import parse_bounded
@@ -238,9 +238,4 @@ def register(app: Flask) -> None:
     """Attach the commands to the app."""
     for command in (init_db, create_user_command, import_report, export_report, clone_report_command,
                     list_reports_command, first_run_command, verify_audit, serve):
-        app.cli.add_command(command)
-    from .opscli import COMMANDS  # backup, restore, seed-scale
-    from .sheetcli import COMMANDS as SHEETS  # export-summary, import-form
-
-    for command in (*COMMANDS, *SHEETS):
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import sqlite_utils
+from flask import current_app, g
 
 BUSY_TIMEOUT_MS = 10_000
 # One write transaction at a time per process (re-entrant: a nested transaction() is a savepoint).
@@ -115,3 +116,36 @@ def settings(db: sqlite_utils.Database) -> dict:
         "foreign_keys": bool(pragma("foreign_keys")),
         "schema_version": pragma("user_version"),
     }
+
+
+# Each server thread keeps its connection for its next request: opening one costs ~0.6 ms (SQLite
+# parses the schema again) and closing the last one checkpoints the WAL, ~1.5 ms per save in all.
+_thread_db = threading.local()
+
+
+def get_db():
+    """The request's database connection: this thread's, opened on first use and kept afterwards."""
+    if "db" not in g:
+        path = current_app.config["DATABASE"]
+        db = getattr(_thread_db, "db", None)
+        if db is None or _thread_db.path != path:
+            if db is not None:
+                db.conn.close()
+                _thread_db.db = None
+            db = connect(path)
+            _thread_db.db, _thread_db.path = db, path
+        g.db = db
+    return g.db
+
+
+def close_db(error=None) -> None:
+    """End the request's use of its connection; after a failure the connection is closed, not kept."""
+    db = g.pop("db", None)
+    if db is None:
+        return
+    # transaction() always ends what it began; a traceback may still hold a cursor (and with it an
+    # old read snapshot), so a failed request's connection is not handed to the next request.
+    if error is not None or db.conn.in_transaction:
+        if getattr(_thread_db, "db", None) is db:
+            _thread_db.db = None
+        db.conn.close()

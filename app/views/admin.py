@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, get_db
+from .. import audit
 from .. import users as accounts
+from ..db import get_db
 from ..permissions import NotAllowed
 from ..printing import content_disposition
 from ..reports import NotFound
-from . import error_response
+from .errors import error_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 
-from .. import directory, get_db, sessions
+from .. import directory, sessions
+from ..db import get_db
 from ..users import DirectoryDown, LoginRefused, authenticate
 from .limits import client_address, retry_after, throttles
 

@@ -3,8 +3,8 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..cloning import clone_report, replace_year
+from ..db import get_db
 from ..reports import InvalidInput, get_report
 from ..sections import Conflict, get_section
 

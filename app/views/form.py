@@ -6,9 +6,9 @@ import secrets
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..audit import FORM_FIELD_LABELS
 from ..cloning import prior_values
+from ..db import get_db
 from ..form_model import FormInputError, actual_text, kind_label, rules_fields, target_text
 from ..form_store import (
     TABLES,
@@ -32,7 +32,7 @@ from ..placeholders import DESCRIPTIONS
 from ..quantities import fixed, plain
 from ..reports import InvalidInput, get_report
 from ..scoring import DIRECTIONS, KINDS, RATINGS, line_rate, percent, score_form
-from . import error_response
+from .errors import error_response
 
 bp = Blueprint("form", __name__, url_prefix="/reports/<int:report_id>/form")
 PREFIX = {"budget": "line", "indicators": "ind"}

@@ -7,7 +7,6 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from .. import db as database
-from .. import get_db
 from .. import search as fulltext
 from ..dashboard import (
     MANY_UNITS,
@@ -20,6 +19,7 @@ from ..dashboard import (
     status_counts,
     units_named,
 )
+from ..db import get_db
 from ..reports import unit_choices, units_for_new_reports, visible_units, year_to_report
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search

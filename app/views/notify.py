@@ -3,8 +3,8 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from .. import notifications as notes
+from ..db import get_db
 from ..reports import NotFound
 from ..users import set_mail_enabled
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from .. import ROOT, audit, clock, get_db
-from ..db import transaction
+from .. import audit, clock
+from ..bootstrap import ROOT
+from ..db import get_db, transaction
 from ..docx_export import to_docx
 from ..editions import keep_file, kept_file
 from ..printing import Printable, content_disposition, download_name, from_edition, from_report

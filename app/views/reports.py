@@ -3,9 +3,9 @@
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
+from ..db import get_db
 from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import parse_bounded

@@ -3,9 +3,9 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
+from ..db import get_db
 from ..diffing import diff_lines, has_changes
 from ..form_store import placeholder_values
 from ..permissions import can_edit, require_edit

@@ -4,7 +4,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from .. import get_db
+from ..db import get_db
 from ..editions import latest_number, number_of
 from ..printing import Printable, from_edition, from_report
 from ..reports import STATUS_LABELS, InvalidInput, get_report

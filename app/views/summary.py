@@ -5,9 +5,9 @@ from typing import NamedTuple
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..charts import bar_chart, line_chart
 from ..clock import local
+from ..db import get_db
 from ..permissions import require_summary
 from ..printing import content_disposition
 from ..reports import NotFound, year_to_report

@@ -3,10 +3,11 @@
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db, mail
+from .. import mail
 from ..comments import add_comment, comments_by_section, resolve_comment
 from ..comments import can_comment as may_comment
 from ..comments import can_reply as may_reply
+from ..db import get_db
 from ..diffing import diff_lines
 from ..editions import get_edition, verify
 from ..reports import InvalidInput, get_report, get_sections
