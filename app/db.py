@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import sqlite_utils
 from flask import current_app, g
 
+from .bigrams import register_functions
+
 BUSY_TIMEOUT_MS = 10_000
 # One write transaction at a time per process (re-entrant: a nested transaction() is a savepoint).
 _WRITER = threading.RLock()
@@ -23,8 +25,6 @@ def connect(path: str) -> sqlite_utils.Database:
     # FULL: an acknowledged save is on disk even after a power cut.
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
-    from .search import register_functions  # here: search imports modules that import db
-
     register_functions(conn)
     return sqlite_utils.Database(conn, execute_plugins=False)
 

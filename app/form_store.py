@@ -10,6 +10,7 @@ import sqlite_utils
 from . import audit, clock
 from .checks import Checks, run_checks
 from .db import all_rows, one, transaction
+from .errors import InvalidInput, NotFound
 from .form_model import (
     MAX_INDICATORS,
     MAX_LINES,
@@ -29,7 +30,7 @@ from .numbering import number_outline
 from .permissions import NotAllowed, require_edit
 from .placeholders import PLACEHOLDERS, fill, names_in, values_from_score
 from .quantities import fixed, plain
-from .reports import InvalidInput, NotFound, Section, touch
+from .records import Section, touch
 from .scoring import BudgetLine, FormScore, Indicator, Rules
 from .users import User
 

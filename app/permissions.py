@@ -1,10 +1,7 @@
 """Who may see and change what. Checked in the domain on every request, not by hiding buttons."""
 
+from .errors import NotAllowed  # noqa: F401 (callers name it here)
 from .users import User
-
-
-class NotAllowed(Exception):
-    """The user may not do this; the message says why, in Chinese."""
 
 
 def can_view(user: User, report: dict) -> bool:

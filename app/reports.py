@@ -1,7 +1,6 @@
 """Reports: creating (new, imported), listing and reading them with their numbered sections."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
@@ -9,19 +8,17 @@ import sqlite_utils
 
 from . import audit, clock
 from .db import all_rows, one, transaction
+from .errors import InvalidInput, NotFound  # noqa: F401 (callers name them here)
 from .form_model import default_form
+from .form_store import fill_sections, insert_form
+from .labels import STATUS_LABELS  # noqa: F401 (callers name them here)
 from .numbering import number_outline
 from .outline import ParsedReport, ParsedSection
 from .permissions import NotAllowed, can_create_in, can_create_reports, require_edit, require_view
+from .records import Section, touch  # noqa: F401 (callers name them here)
 from .render import render_markdown, time_budget
 from .users import User
 
-STATUS_LABELS = {
-    "draft": "草稿",
-    "submitted": "待审核",
-    "reviewed": "待审批",
-    "approved": "已定稿",
-}
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_TITLE_CHARS = 200
 # All the Markdown of one new or imported report; past it, the remaining sections show as plain text.
@@ -29,45 +26,6 @@ IMPORT_RENDER_SECONDS = 5.0
 
 
 NO_SECTIONS = "没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。"
-
-
-class NotFound(LookupError):
-    """The report or section does not exist (or was deleted)."""
-
-
-class InvalidInput(ValueError):
-    """Input that cannot be accepted; the message says what to do, in Chinese."""
-
-    user_message = True  # a sandboxed task that raises it hands the message back (worker_main.py)
-
-
-@dataclass
-class Section:
-    """A section as shown: its derived number, level and cached HTML."""
-
-    id: int
-    report_id: int
-    position: int
-    level: int
-    title: str
-    markdown: str
-    html: str
-    version: int
-    updated_at: str
-    updated_by_name: str | None
-    number: str = ""
-    has_children: bool = False
-    carried_over: bool = False  # copied from last year's report
-
-    @property
-    def stale(self) -> bool:
-        """未更新: still last year's text, untouched since the report was cloned."""
-        return self.carried_over and self.version == 1
-
-    @property
-    def heading(self) -> str:
-        """Number and title together, as printed: （一）自评结论."""
-        return f"{self.number}{self.title}"
 
 
 def standard_outline(unit_name: str, year: int) -> ParsedReport:
@@ -155,7 +113,6 @@ def create_report(
                 " created_by) VALUES (?, 1, ?, ?, ?, ?, ?)",
                 (section_id, section_title, section.markdown, how, now, user.id),
             )
-        from .form_store import insert_form  # imported here: form_store builds on this module
 
         insert_form(db, report_id, parsed.form, user.id)
         audit.record(db, "report.create", actor_id=user.id, report_id=report_id, how=how,
@@ -240,18 +197,9 @@ def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
         section.number = number
     for section, following in zip(sections, sections[1:], strict=False):
         section.has_children = following.level > section.level
-    from .form_store import fill_sections  # imported here: form_store builds on this module
 
     fill_sections(db, report_id, sections)
     return sections
-
-
-def touch(db: sqlite_utils.Database, report_id: int, user_id: int) -> None:
-    """Record that the report changed now, by this user (inside the caller's transaction)."""
-    db.execute(
-        "UPDATE reports SET updated_at = ?, updated_by = ? WHERE id = ?",
-        (clock.now(), user_id, report_id),
-    )
 
 
 def update_header(

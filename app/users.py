@@ -12,16 +12,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import audit, clock, sessions
 from . import directory as ldap
 from .db import all_rows, one, transaction
+from .labels import ROLES  # noqa: F401 (callers name it here)
 from .throttle import Throttle
 
-ROLES = {
-    "admin": "管理员",
-    "editor": "填报人",
-    "reviewer": "审核人",
-    "approver": "审批人",
-    "viewer": "只读",
-    "supervisor": "监管人员",
-}
 # Roles that read every unit's reports; they need not belong to a unit (the finance bureau oversees all).
 ACROSS_UNITS = {"admin", "supervisor"}
 MAX_FAILED_LOGINS = 5
