@@ -13,13 +13,13 @@ from . import audit
 from . import db as database
 from .bootstrap import SAMPLE_REPORT, first_run
 from .cloning import clone_report
+from .documents import document_file
 from .exporters import to_json, to_markdown
 from .importer import parse_bounded
 from .printing import NoCJKFont, from_report
 from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
 from .schema import current_version, migrate
 from .users import ROLES, User, UserError, create_user, generate_password, get_or_create_unit
-from .views.printing import file_response
 from .xlsx_export import report_workbook
 
 # The CLI acts as the machine's operator: it sees and may change every unit's reports.
@@ -120,7 +120,7 @@ def export_report(report_id: int, fmt: str, output: Path | None):
         # The print page is a template: render it as a request would, without a server.
         with current_app.test_request_context():
             try:
-                output.write_bytes(file_response(from_report(db, report), fmt, "report").get_data())
+                output.write_bytes(document_file(from_report(db, report), fmt))
             except NoCJKFont as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"已导出到 {output}", err=True)

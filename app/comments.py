@@ -159,3 +159,15 @@ def comments_by_section(db: sqlite_utils.Database, report_id: int) -> dict[int |
         elif comment.parent_id in top:
             top[comment.parent_id].replies.append(comment)
     return grouped
+
+
+def comment_place(db: sqlite_utils.Database, comment_id: int) -> tuple[int | None, int | None]:
+    """(section id, workflow event id) of a comment: where its block is on the page, and the return it gives."""
+    row = db.execute("SELECT section_id, event_id FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def sections_of_event(db: sqlite_utils.Database, event_id: int) -> list[int]:
+    """The sections a return's reasons were marked beside."""
+    return [row[0] for row in db.execute(
+        "SELECT DISTINCT section_id FROM comments WHERE event_id = ? AND section_id IS NOT NULL", (event_id,))]

@@ -141,7 +141,7 @@ def _require_login():
         session.clear()
         flash(_SESSION_ENDED.get(g.session_ended, _SESSION_ENDED["ended"]), "error")
     login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-    if request.headers.get("HX-Request") == "true":
+    if request.htmx:
         return "", 401, {"HX-Redirect": login_url}
     return redirect(login_url)
 

@@ -33,6 +33,6 @@ def replace(report_id: int, section_id: int):
         replace_year(db, report, current_user, section_id, start, version)
     except Conflict:
         raise InvalidInput("该部分已被他人修改，请刷新页面后再替换。") from None
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"), code=303)
     return section_fragment("reports/_section.html", report, get_section(db, report_id, section_id))

@@ -24,7 +24,7 @@ from ..reports import (
     year_to_report,
 )
 from ..reports import create_report as create
-from ..users import UserError, get_or_create_unit
+from ..users import UserError, get_or_create_unit, get_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
@@ -49,10 +49,10 @@ def _unit_id(db) -> int:
 
 def _unit_name(db, unit_id: int) -> str:
     """A unit's name, or InvalidInput when there is no such unit."""
-    row = db.execute("SELECT name FROM units WHERE id = ?", (unit_id,)).fetchone()
-    if row is None:
+    unit = get_unit(db, unit_id)
+    if unit is None:
         raise InvalidInput("所选单位不存在，请刷新页面后重选。")
-    return row[0]
+    return unit["name"]
 
 
 def _new_form(error: str | None = None, status: int = 200):

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 
 from .. import mail
-from ..comments import add_comment, comments_by_section, resolve_comment
+from ..comments import add_comment, comment_place, comments_by_section, resolve_comment, sections_of_event
 from ..comments import can_comment as may_comment
 from ..comments import can_reply as may_reply
 from ..db import get_db
@@ -34,7 +34,7 @@ def transition(report_id: int, action: str):
     section_ids = tuple(int(v) for v in request.form.getlist("section_ids") if v.isdigit())
     perform(db, report_id, current_user, action, request.form.get("reason", ""), section_ids,
             mail=mail.configured(current_app.config))
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id), code=303)
     report = get_report(db, current_user, report_id)
     return render_template("reports/_report.html", **report_context(db, report))
@@ -57,12 +57,9 @@ def resolve(report_id: int, comment_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     resolve_comment(db, report, current_user, comment_id)
-    section_id, event_id = db.execute(
-        "SELECT section_id, event_id FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    section_id, event_id = comment_place(db, comment_id)
     # Resolving a return reason also resolved its markers beside sections: refresh those too.
-    also = [row[0] for row in db.execute(
-        "SELECT DISTINCT section_id FROM comments WHERE event_id = ? AND section_id IS NOT NULL",
-        (event_id,))] if event_id and section_id is None else []
+    also = sections_of_event(db, event_id) if event_id and section_id is None else []
     return _comments_response(db, report, section_id, also=also)
 
 
@@ -70,8 +67,8 @@ def _comments_response(db, report: dict, section_id: int | None, parent_id: int 
                        also: list[int] = ()):
     """The comment block of one section (or of the report) re-rendered, or the page without htmx."""
     if parent_id is not None:
-        section_id = db.execute("SELECT section_id FROM comments WHERE id = ?", (parent_id,)).fetchone()[0]
-    if not request.headers.get("HX-Request"):
+        section_id = comment_place(db, parent_id)[0]
+    if not request.htmx:
         anchor = f"section-{section_id}" if section_id else "report-comments"
         return redirect(url_for("reports.show", report_id=report["id"], _anchor=anchor), code=303)
     threads = comments_by_section(db, report["id"])
