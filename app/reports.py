@@ -14,7 +14,15 @@ from .form_store import fill_sections, insert_form
 from .labels import STATUS_LABELS  # noqa: F401 (callers name them here)
 from .numbering import number_outline
 from .outline import ParsedReport, ParsedSection
-from .permissions import NotAllowed, can_create_in, can_create_reports, require_edit, require_view
+from .permissions import (
+    ALL_UNITS,
+    NotAllowed,
+    can_create_in,
+    can_create_reports,
+    reader_scope,
+    require_edit,
+    require_view,
+)
 from .records import Section, touch  # noqa: F401 (callers name them here)
 from .render import render_markdown, time_budget
 from .users import User
@@ -144,7 +152,8 @@ def get_report(db: sqlite_utils.Database, user: User, report_id: int) -> dict:
 
 def list_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
     """The reports the user may see, most recently changed first."""
-    where, params = ("", ()) if user.sees_all_units else (" WHERE reports.unit_id = ?", (user.unit_id,))
+    scope = reader_scope(user)
+    where, params = ("", ()) if scope == ALL_UNITS else (" WHERE reports.unit_id = ?", (scope,))
     sql = _REPORT_SQL.replace(" FROM reports", ", last.last_action FROM reports", 1) + _LAST_ACTION_SQL
     rows = all_rows(db, sql + where + " ORDER BY reports.updated_at DESC", params)
     for row in rows:
@@ -171,9 +180,9 @@ def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:
 
 def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
     """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
-    if user.sees_all_units:
+    own = reader_scope(user)  # once: `user` may be a proxy, slow to ask a thousand times
+    if own == ALL_UNITS:
         return all_units  # the kept tuple itself, not a copy of a thousand
-    own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
     return tuple(unit for unit in all_units if unit.id == own)
 
 

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from .bigrams import _CJK, _RUNS, _tokens, cjk_index_text, index_text, plain_text, register_functions  # noqa: F401 (callers name them here)
 from .db import run_script
+from .permissions import ALL_UNITS, reader_scope
 
 if TYPE_CHECKING:
     from .users import User
@@ -153,7 +154,8 @@ SELECT * FROM (SELECT report_id, section_id, rowid AS hit, bm25(search_index, 5.
 def _match(user: "User", expression: str) -> str:
     """The full MATCH text: the words in titles and text, within the user's unit unless an admin."""
     words = f"{{title body}} : ({expression})"
-    return words if user.sees_all_units else f'scope : "u{int(user.unit_id or 0)}" AND {words}'
+    scope = reader_scope(user)
+    return words if scope == ALL_UNITS else f'scope : "u{int(scope or 0)}" AND {words}'
 
 
 def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50, offset: int = 0) -> list[Hit]:
@@ -161,7 +163,8 @@ def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50,
     expression = match_expression(query)
     if expression is None:
         return []
-    unit = None if user.sees_all_units else user.unit_id  # None: every unit (admins, 监管人员)
+    scope = reader_scope(user)
+    unit = None if scope == ALL_UNITS else scope  # None: every unit (admins, 监管人员)
     rows = db.query(
         "WITH found AS (" + _FOUND + ")"  # noqa: S608 (fixed SQL, bound values)
         " SELECT found.report_id, found.section_id, found.rank,"

@@ -14,12 +14,12 @@ from ..dashboard import (
     Filters,
     list_page,
     my_todo,
-    reader_scope,
     report_years,
     status_counts,
     units_named,
 )
 from ..db import get_db
+from ..permissions import reader_scope
 from ..reports import unit_choices, units_for_new_reports, visible_units, year_to_report
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
