@@ -99,11 +99,13 @@ def test_the_report_page_follows_changes_made_outside_the_site(app, auth, db):
     assert "荔湾区残疾人联合会" in auth.get(f"/reports/{rid}").text
     update_unit(db, unit_id, "广州市荔湾区残联（更名后）", actor_id=1)
     assert "› 广州市荔湾区残联（更名后） ›" in auth.get(f"/reports/{rid}").text
-    # A script writing straight into the database: the page is made from the rows on every request.
-    db.execute("UPDATE users SET display_name = '李会计' WHERE id = (SELECT updated_by FROM reports WHERE id = ?)",
-               (rid,))
+    # A script writing through the data layer (db.transaction): the generation moves, the page follows.
+    with transaction(db):
+        db.execute("UPDATE users SET display_name = '李会计' WHERE id = (SELECT updated_by FROM reports WHERE id = ?)",
+                   (rid,))
     assert "（李会计）" in auth.get(f"/reports/{rid}").text
-    db.execute("UPDATE goals SET target = '脚本写入的总体目标' WHERE report_id = ?", (rid,))
+    with transaction(db):
+        db.execute("UPDATE goals SET target = '脚本写入的总体目标' WHERE report_id = ?", (rid,))
     assert "脚本写入的总体目标" in auth.get(f"/reports/{rid}").text
 
 

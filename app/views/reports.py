@@ -1,7 +1,9 @@
 """Report pages: create, import, read, edit the header, export."""
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
@@ -29,6 +31,7 @@ from ..workflow import TRANSITIONS, allowed_actions, last_return
 from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
 from .fragments import all_sections, outline_html, section_renderer
+from .kept import kept
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -152,7 +155,14 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    return render_template("reports/show.html", **report_context(db, report))
+    # The #report block is kept (views/kept.py) for this reader's session until the next write anywhere:
+    # building a long report's block costs ten times serving it. Its forms carry this session's CSRF token,
+    # valid for the whole session (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret.
+    generate_csrf()
+    reader = (current_user.id, current_user.role, current_user.unit_id, session.get("csrf_token"))
+    block = kept().get(db, ("report block", report_id), lambda: Markup(  # noqa: S704 # nosec B704 - our own template's output
+        render_template("reports/_report.html", **report_context(db, report))), scope=reader)
+    return render_template("reports/show.html", report=report, report_html=block)
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])
