@@ -73,6 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
         REMEMBER_COOKIE_HTTPONLY=True,
+        # The cookie is signed again only when the session changes, not on every request: its expiry stays
+        # SESSION_MAX_HOURS after login (the server checks idle and maximum times itself, sessions.py).
+        SESSION_REFRESH_EACH_REQUEST=False,
         # A login ends after this long without a request, and this long after it began (README 安全).
         SESSION_IDLE_MINUTES=120,
         SESSION_MAX_HOURS=12,
