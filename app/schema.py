@@ -543,15 +543,13 @@ def _0016_generation(db: sqlite_utils.Database) -> None:
         " OR name LIKE '%\\_list\\_count' ESCAPE '\\')")]
     for name in triggers:
         db.execute(f'DROP TRIGGER "{name}"')
-    run_script(
-        db,
-        """
-        DROP TABLE change_counts;
-        ALTER TABLE reports DROP COLUMN change_count;
-        CREATE TABLE generation (number INTEGER NOT NULL);
-        INSERT INTO generation (number) VALUES (0);
-        """,
-    )
+    # Safe to run again (a test may replay the migrations after an earlier one).
+    run_script(db, "DROP TABLE IF EXISTS change_counts;")
+    if any(column[1] == "change_count" for column in db.execute("PRAGMA table_info(reports)")):
+        run_script(db, "ALTER TABLE reports DROP COLUMN change_count;")
+    run_script(db, "CREATE TABLE IF NOT EXISTS generation (number INTEGER NOT NULL);")
+    if db.execute("SELECT count(*) FROM generation").fetchone()[0] == 0:
+        db.execute("INSERT INTO generation (number) VALUES (0)")
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
