@@ -28,7 +28,8 @@ test: setup system-deps ## Set up, then run every test (unit, HTTP and real-brow
 lint: setup
 	$(BIN)/ruff check app tests bench
 
-bench: setup ## Load benchmarks against the real server, by hand (bench/README.md; results in docs/benchmarks.md)
+bench: setup ## Load benchmarks with wrk against the real server and its ceiling, by hand (bench/README.md; docs/benchmarks.md)
+	@bash scripts/system-deps.sh --bench
 	$(BIN)/python -m bench.run
 
 clean:

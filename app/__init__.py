@@ -3,14 +3,11 @@
 import logging
 import os
 import secrets
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, current_app, g
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask
 from htmx_flask import Htmx
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.datastructures import ImmutableMultiDict
@@ -20,16 +17,13 @@ from werkzeug.utils import cached_property
 from . import db as database
 from . import requestlog
 from .backup import backup
+from .bootstrap import ROOT, SAMPLE_REPORT  # noqa: F401 (tests and scripts name SAMPLE_REPORT here)
 from .cleantext import clean
+from .db import get_db  # noqa: F401 (scripts name it here; blueprints import it from db.py)
+from .extensions import csrf, login_manager
 from .printing import PdfPress
 from .sandbox import Gate
 from .schema import MIGRATIONS, current_version, migrate
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_REPORT = Path(__file__).resolve().parent / "data" / "liwan-2024-self-evaluation.md"
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
 
 
 def _secret_key(instance_path: str) -> str:
@@ -79,6 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
         REMEMBER_COOKIE_HTTPONLY=True,
+        # The cookie is signed again only when the session changes, not on every request: its expiry stays
+        # SESSION_MAX_HOURS after login (the server checks idle and maximum times itself, sessions.py).
+        SESSION_REFRESH_EACH_REQUEST=False,
         # A login ends after this long without a request, and this long after it began (README 安全).
         SESSION_IDLE_MINUTES=120,
         SESSION_MAX_HOURS=12,
@@ -86,6 +83,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_FAILURES_PER_ADDRESS=10,
         # Unknown share links opened from one client address in a minute before it gets 429.
         SHARE_MISSES_PER_ADDRESS=20,
+        # Share views are counted in memory and written every this many seconds (and at shutdown).
+        SHARE_VIEWS_SECONDS=5,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
         PROXY_FIX=0,
         # PDFs typeset at once (each in a worker process of up to a few hundred MB), how many more
@@ -104,6 +103,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
+    if app.config.get("TEST_PASSWORD_HASH") and not app.config.get("TESTING"):
+        # A cheap hash makes test logins fast; on a real site it would make stolen hashes cheap to crack.
+        raise RuntimeError("TEST_PASSWORD_HASH 只能用于测试（TESTING）：正式网站的密码一律用 scrypt 保存。")
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
@@ -127,9 +129,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli
+    from . import cli, opscli, sheetcli
 
     cli.register(app)
+    for command in (*opscli.COMMANDS, *sheetcli.COMMANDS):  # backup, restore, seed-scale; spreadsheets
+        app.cli.add_command(command)
     return app
 
 
@@ -163,36 +167,3 @@ def _backup_before_migrating(path: Path, version: int) -> None:
     check = backup(path, target)
     logging.getLogger("app").warning("升级数据库结构（第 %d 版 → 第 %d 版）之前已备份到 %s（%.1f MB）",
                                      version, len(MIGRATIONS), target, check.size / 1024 / 1024)
-
-
-# Each server thread keeps its connection for its next request: opening one costs ~0.6 ms (SQLite
-# parses the schema again) and closing the last one checkpoints the WAL, ~1.5 ms per save in all.
-_thread_db = threading.local()
-
-
-def get_db():
-    """The request's database connection: this thread's, opened on first use and kept afterwards."""
-    if "db" not in g:
-        path = current_app.config["DATABASE"]
-        db = getattr(_thread_db, "db", None)
-        if db is None or _thread_db.path != path:
-            if db is not None:
-                db.conn.close()
-                _thread_db.db = None
-            db = database.connect(path)
-            _thread_db.db, _thread_db.path = db, path
-        g.db = db
-    return g.db
-
-
-def close_db(error=None) -> None:
-    """End the request's use of its connection; after a failure the connection is closed, not kept."""
-    db = g.pop("db", None)
-    if db is None:
-        return
-    # transaction() always ends what it began; a traceback may still hold a cursor (and with it an
-    # old read snapshot), so a failed request's connection is not handed to the next request.
-    if error is not None or db.conn.in_transaction:
-        if getattr(_thread_db, "db", None) is db:
-            _thread_db.db = None
-        db.conn.close()

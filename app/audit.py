@@ -14,6 +14,7 @@ import sqlite_utils
 
 from . import clock
 from .db import all_rows, one
+from .labels import ROLES, STATUS_LABELS
 
 GENESIS = "0" * 64
 PAGE_SIZE = 50
@@ -167,10 +168,6 @@ def action_label(action: str) -> str:
 
 def _value_text(action: str, key: str, value) -> str:
     """One detail value in words."""
-    # Imported here: users and reports import this module.
-    from .reports import STATUS_LABELS
-    from .users import ROLES
-
     if key in ("role", "old_role"):
         return ROLES.get(value, value)
     if key in ("from_status", "to_status"):

@@ -9,6 +9,8 @@ from .importer import parse_upload
 from .reports import create_report
 from .users import create_user, generate_password, get_or_create_unit, get_user
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: templates/, static/, instance/
+SAMPLE_REPORT = Path(__file__).resolve().parent / "data" / "liwan-2024-self-evaluation.md"
 SAMPLE_UNIT = "广州市荔湾区残疾人联合会"
 SAMPLE_YEAR = 2024
 # The sample's 自评表 (DESIGN §8 "form" JSON), kept beside the sample text.

@@ -66,11 +66,11 @@ class Checks:
 
 @dataclass
 class Traces:
-    """What a report copied from last year still carries (cloning.traces): for the checks of last year's traces."""
+    """What a report copied from last year still carries (traces.traces): for the checks of last year's traces."""
 
     source_year: int
     carried: dict[int, tuple[str, str] | None]  # 未更新 section id → (confirmed by, at) or None
-    kept: dict[int, list]  # section id → its year mentions marked 有意保留 (cloning.YearReference)
+    kept: dict[int, list]  # section id → its year mentions marked 有意保留 (traces.YearReference)
     prior_indicators: dict[int, str]  # indicator id → last year's 实际完成值
     prior_budget: dict[int, Decimal]  # budget line id → last year's 全年执行数
 

@@ -1,6 +1,7 @@
 """Command-line tools: flask --app app <command>."""
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -8,17 +9,17 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import SAMPLE_REPORT, audit
+from . import audit
 from . import db as database
-from .bootstrap import first_run
+from .bootstrap import SAMPLE_REPORT, first_run
 from .cloning import clone_report
+from .documents import document_file
 from .exporters import to_json, to_markdown
 from .importer import parse_bounded
 from .printing import NoCJKFont, from_report
 from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
 from .schema import current_version, migrate
 from .users import ROLES, User, UserError, create_user, generate_password, get_or_create_unit
-from .views.printing import file_response
 from .xlsx_export import report_workbook
 
 # The CLI acts as the machine's operator: it sees and may change every unit's reports.
@@ -68,7 +69,7 @@ def create_user_command(username, role, unit_name, password, display_name, email
     try:
         unit_id = get_or_create_unit(db, unit_name) if unit_name else None
         create_user(db, username, role, password, display_name=display_name, unit_id=unit_id, email=email,
-                    directory=directory)
+                    directory=directory, method=current_app.config.get("TEST_PASSWORD_HASH"))
     except UserError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"已创建用户 {username}（{ROLES[role]}{'，单位目录账号' if directory else ''}）")
@@ -119,7 +120,7 @@ def export_report(report_id: int, fmt: str, output: Path | None):
         # The print page is a template: render it as a request would, without a server.
         with current_app.test_request_context():
             try:
-                output.write_bytes(file_response(from_report(db, report), fmt, "report").get_data())
+                output.write_bytes(document_file(from_report(db, report), fmt))
             except NoCJKFont as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"已导出到 {output}", err=True)
@@ -225,6 +226,9 @@ def serve(host: str, port: int, threads: int):
     if not configured(current_app.config):
         click.echo("未设置邮件服务器（FLASK_MAIL_SERVER）：通知只在网站中显示，不发邮件。")
     click.echo(f"正在运行：http://{host}:{port}/  （按 Ctrl+C 停止）")
+    # systemd stops the service with SIGTERM: exit as on Ctrl+C, so that atexit writes the share view
+    # counts still in memory (views/shares.py).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Waitress drops X-Forwarded-* unless told otherwise; with PROXY_FIX set, ProxyFix reads them.
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
                    ident=None, clear_untrusted_proxy_headers=not current_app.config["PROXY_FIX"])
@@ -234,9 +238,4 @@ def register(app: Flask) -> None:
     """Attach the commands to the app."""
     for command in (init_db, create_user_command, import_report, export_report, clone_report_command,
                     list_reports_command, first_run_command, verify_audit, serve):
-        app.cli.add_command(command)
-    from .opscli import COMMANDS  # backup, restore, seed-scale
-    from .sheetcli import COMMANDS as SHEETS  # export-summary, import-form
-
-    for command in (*COMMANDS, *SHEETS):
         app.cli.add_command(command)

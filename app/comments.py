@@ -209,3 +209,16 @@ def open_count(threads: dict) -> int:
     """How many comments are still open (not 已处理), on sections, form rows and the report; a return reason once."""
     return sum(1 for thread in threads.values() for c in thread
                if c.resolved_at is None and not (c.event_id and (c.section_id or c.form_row)))
+
+
+def comment_place(db: sqlite_utils.Database, comment_id: int) -> tuple[int | None, int | None, str | None]:
+    """(section id, workflow event id, form row) of a comment: where its block is, and the return it gives."""
+    row = db.execute("SELECT section_id, event_id, form_row FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+def markers_of_event(db: sqlite_utils.Database, event_id: int) -> list[int | str]:
+    """Where a return's reasons were marked: the section ids and form rows beside which they show."""
+    return [row[0] or row[1] for row in db.execute(
+        "SELECT DISTINCT section_id, form_row FROM comments WHERE event_id = ?"
+        " AND (section_id IS NOT NULL OR form_row IS NOT NULL)", (event_id,))]

@@ -7,8 +7,10 @@ from itertools import islice
 import sqlite_utils
 
 from .db import all_rows
+from .permissions import ALL_UNITS, reader_scope
 from .reports import STATUS_LABELS, UnitChoice
 from .users import User
+from .workflow import DUTIES
 
 PAGE_SIZE = 50
 # Sort keys a person may choose, mapped to fixed SQL (never user text in SQL).
@@ -62,9 +64,10 @@ def _where(user: User, filters: Filters, status: bool = True) -> tuple[str, dict
     an index, and a district has 10,000 reports.
     """
     clauses, params = [], {}
-    if not user.sees_all_units:
+    scope = reader_scope(user)
+    if scope != ALL_UNITS:
         clauses.append("reports.unit_id = :scope")
-        params["scope"] = user.unit_id
+        params["scope"] = scope
     if filters.year is not None:
         clauses.append("reports.year = :year")
         params["year"] = filters.year
@@ -111,12 +114,6 @@ def list_page(db: sqlite_utils.Database, user: User, filters: Filters) -> tuple[
     return rows, total
 
 
-def reader_scope(user: User) -> str | int | None:
-    """Whose reports a reader may list, as a key for kept lists: "all" for admins, else their unit."""
-    # Not None for everyone: a unit user without a unit (made by hand in the database) sees nothing.
-    return "all" if user.sees_all_units else user.unit_id
-
-
 def report_years(db: sqlite_utils.Database, user: User) -> list[int]:
     """The years that have reports the user may list, latest first (the filter's choice of year)."""
     where, params = _where(user, Filters())
@@ -132,7 +129,7 @@ def units_named(all_units: Sequence[UnitChoice], part: str, limit: int) -> list[
 
 def my_todo(db: sqlite_utils.Database, user: User) -> list[dict]:
     """Reports in the states this user's role acts on, within their scope (for 我的待办)."""
-    waiting = {"editor": "draft", "reviewer": "submitted", "approver": "reviewed"}.get(user.role)
+    waiting = DUTIES.get(user.role, (None, None))[0]
     if waiting is None:
         return []
     rows, _ = list_page(db, user, Filters(status=waiting, sort="updated"))

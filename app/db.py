@@ -6,6 +6,9 @@ import threading
 from collections.abc import Iterator
 
 import sqlite_utils
+from flask import current_app, g
+
+from .bigrams import register_functions
 
 BUSY_TIMEOUT_MS = 10_000
 # One write transaction at a time per process (re-entrant: a nested transaction() is a savepoint).
@@ -22,15 +25,17 @@ def connect(path: str) -> sqlite_utils.Database:
     # FULL: an acknowledged save is on disk even after a power cut.
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
-    from .search import register_functions  # here: search imports modules that import db
-
     register_functions(conn)
     return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 @contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Run a block as one write transaction, taking the write lock up front."""
+def transaction(db: sqlite_utils.Database, bump: bool = True) -> Iterator[sqlite_utils.Database]:
+    """Run a block as one write transaction, taking the write lock up front.
+
+    A transaction that wrote raises the database's generation (schema 0016) as it commits, so that what the app
+    keeps in memory (views/kept.py) is made again after any write, from any process. Bookkeeping that no
+    kept page shows (view counts, a session's last-seen time) passes bump=False."""
     if db.conn.in_transaction:
         with db.atomic():
             yield db
@@ -44,8 +49,11 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
         # instead of failing later with "database is locked" when a read upgrades.
         db.conn.execute("BEGIN IMMEDIATE")
+        changes = db.conn.total_changes
         try:
             yield db
+            if bump and db.conn.total_changes != changes:  # a transaction that only read changes nothing kept
+                db.conn.execute("UPDATE generation SET number = number + 1")
         except BaseException:
             db.conn.execute("ROLLBACK")
             raise
@@ -88,9 +96,9 @@ def all_rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
     return list(db.query(sql, params))
 
 
-def change_count(db: sqlite_utils.Database, name: str) -> int:
-    """How often the things counted under `name` have changed ('units', 'search', 'reports'; schema 0009, 0010)."""
-    return db.execute("SELECT count FROM change_counts WHERE name = ?", (name,)).fetchone()[0]
+def generation(db: sqlite_utils.Database) -> int:
+    """How many write transactions the database has committed (schema 0016): a key for what is kept in memory."""
+    return db.execute("SELECT number FROM generation").fetchone()[0]
 
 
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
@@ -108,3 +116,36 @@ def settings(db: sqlite_utils.Database) -> dict:
         "foreign_keys": bool(pragma("foreign_keys")),
         "schema_version": pragma("user_version"),
     }
+
+
+# Each server thread keeps its connection for its next request: opening one costs ~0.6 ms (SQLite
+# parses the schema again) and closing the last one checkpoints the WAL, ~1.5 ms per save in all.
+_thread_db = threading.local()
+
+
+def get_db():
+    """The request's database connection: this thread's, opened on first use and kept afterwards."""
+    if "db" not in g:
+        path = current_app.config["DATABASE"]
+        db = getattr(_thread_db, "db", None)
+        if db is None or _thread_db.path != path:
+            if db is not None:
+                db.conn.close()
+                _thread_db.db = None
+            db = connect(path)
+            _thread_db.db, _thread_db.path = db, path
+        g.db = db
+    return g.db
+
+
+def close_db(error=None) -> None:
+    """End the request's use of its connection; after a failure the connection is closed, not kept."""
+    db = g.pop("db", None)
+    if db is None:
+        return
+    # transaction() always ends what it began; a traceback may still hold a cursor (and with it an
+    # old read snapshot), so a failed request's connection is not handed to the next request.
+    if error is not None or db.conn.in_transaction:
+        if getattr(_thread_db, "db", None) is db:
+            _thread_db.db = None
+        db.conn.close()

@@ -70,6 +70,16 @@ def list_editions(db: sqlite_utils.Database, report_id: int) -> list[dict]:
     )
 
 
+def latest_number(db: sqlite_utils.Database, report_id: int) -> int | None:
+    """The number of the report's latest edition, or None before its first approval."""
+    return db.execute("SELECT max(number) FROM editions WHERE report_id = ?", (report_id,)).fetchone()[0]
+
+
+def number_of(db: sqlite_utils.Database, edition_id: int) -> int:
+    """An edition's number within its report."""
+    return db.execute("SELECT number FROM editions WHERE id = ?", (edition_id,)).fetchone()[0]
+
+
 def get_edition(db: sqlite_utils.Database, report_id: int, number: int) -> dict:
     """One edition of a report with its content parsed."""
     edition = one(db, _EDITION_SQL + " WHERE report_id = ? AND number = ?", (report_id, number))

@@ -10,6 +10,7 @@ import sqlite_utils
 from . import audit, clock
 from .checks import Checks, run_checks
 from .db import all_rows, one, transaction
+from .errors import InvalidInput, NotFound
 from .form_model import (
     MAX_INDICATORS,
     MAX_LINES,
@@ -29,8 +30,9 @@ from .numbering import number_outline
 from .permissions import NotAllowed, require_edit
 from .placeholders import PLACEHOLDERS, fill, names_in, values_from_score
 from .quantities import fixed, plain
-from .reports import InvalidInput, NotFound, Section, touch
+from .records import Section, touch
 from .scoring import BudgetLine, FormScore, Indicator, Rules
+from .traces import traces as year_traces
 from .users import User
 
 
@@ -363,10 +365,8 @@ def form_state(db: sqlite_utils.Database, report: dict, sections: list[Section] 
     score = form.score()
     if sections is None:
         sections = _plain_sections(db, report["id"])
-    from .cloning import traces  # cloning copies forms through this module
-
     checks = run_checks(form, score, sections, report["year"], report.get("title", ""), report.get("preamble", ""),
-                        traces(db, report, sections))
+                        year_traces(db, report, sections))
     used = set().union(*(names_in(s.markdown) for s in sections)) if sections else set()
     values = values_from_score(score)
     updates = [(key, values[name]) for name, key in PLACEHOLDERS.items() if name in used]

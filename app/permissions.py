@@ -1,15 +1,22 @@
 """Who may see and change what. Checked in the domain on every request, not by hiding buttons."""
 
+from .errors import NotAllowed  # noqa: F401 (callers name it here)
 from .users import User
 
+ALL_UNITS = "all"
 
-class NotAllowed(Exception):
-    """The user may not do this; the message says why, in Chinese."""
+
+def reader_scope(user: User) -> str | int | None:
+    """Whose reports a reader may see: ALL_UNITS (admins, 监管人员), else their unit's id — None, a unit
+    user without a unit (made by hand in the database), sees nothing. Reports, the home page's list,
+    search and the app's cache all ask this one function."""
+    return ALL_UNITS if user.sees_all_units else user.unit_id
 
 
 def can_view(user: User, report: dict) -> bool:
     """Admins and 监管人员 see every report; everybody else only their own unit's."""
-    return user.sees_all_units or (user.unit_id is not None and user.unit_id == report["unit_id"])
+    scope = reader_scope(user)
+    return scope == ALL_UNITS or (scope is not None and scope == report["unit_id"])
 
 
 def can_edit(user: User, report: dict) -> bool:

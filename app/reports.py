@@ -1,7 +1,6 @@
 """Reports: creating (new, imported), listing and reading them with their numbered sections."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
@@ -9,19 +8,25 @@ import sqlite_utils
 
 from . import audit, clock
 from .db import all_rows, one, transaction
+from .errors import InvalidInput, NotFound  # noqa: F401 (callers name them here)
 from .form_model import default_form
+from .form_store import fill_sections, insert_form
+from .labels import STATUS_LABELS  # noqa: F401 (callers name them here)
 from .numbering import number_outline
 from .outline import ParsedReport, ParsedSection
-from .permissions import NotAllowed, can_create_in, can_create_reports, require_edit, require_view
+from .permissions import (
+    ALL_UNITS,
+    NotAllowed,
+    can_create_in,
+    can_create_reports,
+    reader_scope,
+    require_edit,
+    require_view,
+)
+from .records import Section, touch  # noqa: F401 (callers name them here)
 from .render import render_markdown, time_budget
 from .users import User
 
-STATUS_LABELS = {
-    "draft": "草稿",
-    "submitted": "待审核",
-    "reviewed": "待审批",
-    "approved": "已定稿",
-}
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_TITLE_CHARS = 200
 # All the Markdown of one new or imported report; past it, the remaining sections show as plain text.
@@ -31,16 +36,6 @@ IMPORT_RENDER_SECONDS = 5.0
 NO_SECTIONS = "没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。"
 
 
-class NotFound(LookupError):
-    """The report or section does not exist (or was deleted)."""
-
-
-class InvalidInput(ValueError):
-    """Input that cannot be accepted; the message says what to do, in Chinese."""
-
-    user_message = True  # a sandboxed task that raises it hands the message back (worker_main.py)
-
-
 class ReportExists(InvalidInput):
     """The unit already has a report for that year; `report_id` is the one to open instead."""
 
@@ -48,37 +43,6 @@ class ReportExists(InvalidInput):
         super().__init__(f"该单位{year}年度的报告已存在（编号 {report_id}），不能重复创建；"
                          "请打开已有报告修改，或选择其他年度。")
         self.report_id = report_id
-
-
-@dataclass
-class Section:
-    """A section as shown: its derived number, level and cached HTML."""
-
-    id: int
-    report_id: int
-    position: int
-    level: int
-    title: str
-    markdown: str
-    html: str
-    version: int
-    updated_at: str
-    updated_by_name: str | None
-    number: str = ""
-    has_children: bool = False
-    carried_over: bool = False  # copied from last year's report, unchanged but for year replacements
-    carried_confirmed_at: str | None = None  # when someone confirmed it needs no change (确认无需修改)
-    carried_confirmed_by: str | None = None  # and who
-
-    @property
-    def stale(self) -> bool:
-        """未更新: still last year's text (years aside) and nobody confirmed it needs no change."""
-        return self.carried_over and not self.carried_confirmed_at
-
-    @property
-    def heading(self) -> str:
-        """Number and title together, as printed: （一）自评结论."""
-        return f"{self.number}{self.title}"
 
 
 def standard_outline(unit_name: str, year: int) -> ParsedReport:
@@ -163,7 +127,6 @@ def create_report(
                 " created_by) VALUES (?, 1, ?, ?, ?, ?, ?)",
                 (section_id, section_title, section.markdown, how, now, user.id),
             )
-        from .form_store import insert_form  # imported here: form_store builds on this module
 
         insert_form(db, report_id, parsed.form, user.id)
         audit.record(db, "report.create", actor_id=user.id, report_id=report_id, how=how,
@@ -195,7 +158,8 @@ def get_report(db: sqlite_utils.Database, user: User, report_id: int) -> dict:
 
 def list_reports(db: sqlite_utils.Database, user: User) -> list[dict]:
     """The reports the user may see, most recently changed first."""
-    where, params = ("", ()) if user.sees_all_units else (" WHERE reports.unit_id = ?", (user.unit_id,))
+    scope = reader_scope(user)
+    where, params = ("", ()) if scope == ALL_UNITS else (" WHERE reports.unit_id = ?", (scope,))
     sql = _REPORT_SQL.replace(" FROM reports", ", last.last_action FROM reports", 1) + _LAST_ACTION_SQL
     rows = all_rows(db, sql + where + " ORDER BY reports.updated_at DESC", params)
     for row in rows:
@@ -222,9 +186,9 @@ def unit_choices(db: sqlite_utils.Database) -> tuple[UnitChoice, ...]:
 
 def visible_units(user: User, all_units: Sequence[UnitChoice]) -> Sequence[UnitChoice]:
     """The units (of `all_units`, from unit_choices) whose reports the user may list: all, or their own."""
-    if user.sees_all_units:
+    own = reader_scope(user)  # once: `user` may be a proxy, slow to ask a thousand times
+    if own == ALL_UNITS:
         return all_units  # the kept tuple itself, not a copy of a thousand
-    own = user.unit_id  # once: `user` may be a proxy, slow to ask a thousand times
     return tuple(unit for unit in all_units if unit.id == own)
 
 
@@ -250,18 +214,9 @@ def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
         section.number = number
     for section, following in zip(sections, sections[1:], strict=False):
         section.has_children = following.level > section.level
-    from .form_store import fill_sections  # imported here: form_store builds on this module
 
     fill_sections(db, report_id, sections)
     return sections
-
-
-def touch(db: sqlite_utils.Database, report_id: int, user_id: int) -> None:
-    """Record that the report changed now, by this user (inside the caller's transaction)."""
-    db.execute(
-        "UPDATE reports SET updated_at = ?, updated_by = ? WHERE id = ?",
-        (clock.now(), user_id, report_id),
-    )
 
 
 def update_header(

@@ -15,47 +15,15 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from .bigrams import _CJK, _RUNS, _tokens, cjk_index_text, index_text, plain_text, register_functions  # noqa: F401 (callers name them here)
 from .db import run_script
+from .permissions import ALL_UNITS, reader_scope
 
 if TYPE_CHECKING:
     from .users import User
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUNS = re.compile(rf"[{_CJK}]+|[A-Za-z0-9]+(?:\.[0-9]+)?")
-_TAGS = re.compile(r"<[^>]+>")
 MAX_QUERY_CHARS = 100
 SNIPPET_RADIUS = 36
-
-
-def plain_text(fragment: str) -> str:
-    """Visible text of an HTML fragment."""
-    return html.unescape(_TAGS.sub(" ", fragment or ""))
-
-
-def _tokens(text: str) -> list[str]:
-    """Bigrams of Chinese runs (a lone character stays itself) and lower-cased words."""
-    tokens = []
-    for run in _RUNS.findall(text or ""):
-        if re.match(rf"[{_CJK}]", run):
-            tokens += [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
-        else:
-            tokens.append(run.lower())
-    return tokens
-
-
-def index_text(text: str) -> str:
-    """What the FTS table stores for a text."""
-    return " ".join(_tokens(text))
-
-
-def cjk_index_text(fragment: str | None) -> str:
-    """SQL function for the triggers: the indexed form of an HTML fragment or a title."""
-    return index_text(plain_text(fragment or ""))
-
-
-def register_functions(conn) -> None:
-    """Make cjk_index_text() available to this connection's triggers."""
-    conn.create_function("cjk_index_text", 1, cjk_index_text, deterministic=True)
 
 
 SCHEMA = """
@@ -186,7 +154,8 @@ SELECT * FROM (SELECT report_id, section_id, rowid AS hit, bm25(search_index, 5.
 def _match(user: "User", expression: str) -> str:
     """The full MATCH text: the words in titles and text, within the user's unit unless an admin."""
     words = f"{{title body}} : ({expression})"
-    return words if user.sees_all_units else f'scope : "u{int(user.unit_id or 0)}" AND {words}'
+    scope = reader_scope(user)
+    return words if scope == ALL_UNITS else f'scope : "u{int(scope or 0)}" AND {words}'
 
 
 def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50, offset: int = 0) -> list[Hit]:
@@ -194,7 +163,8 @@ def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50,
     expression = match_expression(query)
     if expression is None:
         return []
-    unit = None if user.sees_all_units else user.unit_id  # None: every unit (admins, 监管人员)
+    scope = reader_scope(user)
+    unit = None if scope == ALL_UNITS else scope  # None: every unit (admins, 监管人员)
     rows = db.query(
         "WITH found AS (" + _FOUND + ")"  # noqa: S608 (fixed SQL, bound values)
         " SELECT found.report_id, found.section_id, found.rank,"

@@ -1,16 +1,21 @@
 """Read-only share links: an unguessable token shown once, stored only as its hash."""
 
+import atexit
 import hashlib
 import hmac
+import logging
+import os
 import re
 import secrets
+import threading
+import time as timer
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from . import audit, clock
-from .db import all_rows, one, transaction, without_fsync
+from .db import all_rows, connect, one, transaction, without_fsync
 from .editions import list_editions
 from .permissions import NotAllowed, require_view
 from .reports import InvalidInput, NotFound
@@ -115,21 +120,68 @@ def list_shares(db: sqlite_utils.Database, report_id: int) -> list[dict]:
     return rows
 
 
-def open_share(db: sqlite_utils.Database, token: str, count_view: bool = True) -> dict | None:
-    """The live share for a token and count the view; None for malformed, unknown, revoked or expired."""
+def open_share(db: sqlite_utils.Database, token: str) -> dict | None:
+    """The live share for a token; None for malformed, unknown, revoked or expired. Only reads."""
     if not _TOKEN_SHAPE.match(token or ""):
         return None
     digest = token_hash(token)
-    # The view count is not an edit: its commit need not wait for the disk (it was most of a view's time).
-    with without_fsync(db), transaction(db):
-        share = one(db, "SELECT * FROM shares WHERE token_hash = ?", (digest,))
-        # The lookup is by hash, so timing says nothing about the token; compare_digest anyway.
-        if share is None or not hmac.compare_digest(share["token_hash"], digest):
-            return None
-        now = clock.now()
-        if share["revoked_at"] or (share["expires_at"] and share["expires_at"] <= now):
-            return None
-        if count_view:
-            db.execute("UPDATE shares SET view_count = view_count + 1, last_view_at = ? WHERE id = ?",
-                       (now, share["id"]))
+    share = one(db, "SELECT * FROM shares WHERE token_hash = ?", (digest,))  # the UNIQUE index
+    # The lookup is by hash, so timing says nothing about the token; compare_digest anyway.
+    if share is None or not hmac.compare_digest(share["token_hash"], digest):
+        return None
+    if share["revoked_at"] or (share["expires_at"] and share["expires_at"] <= clock.now()):
+        return None
     return share
+
+
+class ViewCounts:
+    """Views of share links, counted in memory and written in batches: every `every` seconds, when the
+    share list is shown, and at exit. A crash (kill -9, power cut) loses at most the last batch's counts."""
+
+    def __init__(self, every: float = 5.0):
+        self.every = every
+        self._pending: dict[tuple[str, int], list] = {}  # (database, share id) → [views, last view]
+        self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None
+
+    def add(self, database: str, share_id: int) -> None:
+        """Count one view now."""
+        now = clock.now()
+        with self._lock:
+            entry = self._pending.setdefault((database, share_id), [0, now])
+            entry[0] += 1
+            entry[1] = now
+            if self._writer is None:  # started by the first view: tests and commands that show none start nothing
+                self._writer = threading.Thread(target=self._run, name="share-views", daemon=True)
+                self._writer.start()
+                atexit.register(self.flush)
+
+    def flush(self, database: str | None = None) -> None:
+        """Write the counts kept so far (of one database, or all) in one transaction per database."""
+        with self._lock:
+            taken = {key: value for key, value in self._pending.items() if database in (None, key[0])}
+            for key in taken:
+                del self._pending[key]
+        by_database: dict[str, list] = {}
+        for (path, share_id), (views, last) in taken.items():
+            by_database.setdefault(path, []).append((views, last, share_id))
+        for path, rows in by_database.items():
+            if not os.path.exists(path):
+                continue  # a test's database, gone with its test
+            db = connect(path)
+            try:
+                # Bookkeeping, not an edit: no fsync of its own, and nothing kept in memory shows it.
+                with without_fsync(db), transaction(db, bump=False):
+                    db.conn.executemany("UPDATE shares SET view_count = view_count + ?, last_view_at = ?"
+                                        " WHERE id = ?", rows)
+            finally:
+                db.conn.close()
+
+    def _run(self) -> None:
+        """The writer thread: a batch every few seconds."""
+        while True:
+            timer.sleep(self.every)
+            try:
+                self.flush()
+            except Exception:  # the next batch tries again with whatever arrives; never end the thread
+                logging.getLogger("app").exception("写入分享链接查看次数失败")

@@ -1,4 +1,4 @@
-"""Spreadsheet commands: export-summary, import-form (registered by cli.register; export-report --format
+"""Spreadsheet commands: export-summary, import-form (registered by create_app; export-report --format
 xlsx lives with the other formats in cli.py)."""
 
 from pathlib import Path

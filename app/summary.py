@@ -172,26 +172,12 @@ class Scored:
     warnings: int
 
 
-class _Kept(dict):
-    """A plain map with the get/put of the app's caches, for callers that keep nothing between calls."""
-
-    def put(self, key, value) -> None:
-        """Keep a value."""
-        self[key] = value
-
-
 BULK = 50  # past this many reports to score, read the whole year rather than name each report
 
 
-def _score(db: sqlite_utils.Database, year: int, reports: list[dict], kept) -> dict[int, Scored]:
-    """Each report's Scored: from `kept` (keyed by id and change count) or computed in a few bulk queries."""
-    found, missing = {}, []
-    for report in reports:
-        hit = kept.get((report["id"], report["change_count"]))
-        if hit is None:
-            missing.append(report)
-        else:
-            found[report["id"]] = hit
+def _score(db: sqlite_utils.Database, year: int, missing: list[dict]) -> dict[int, Scored]:
+    """Each report's Scored, computed in a few bulk queries."""
+    found = {}
     if not missing:
         return found
     if len(missing) > BULK:
@@ -205,22 +191,17 @@ def _score(db: sqlite_utils.Database, year: int, reports: list[dict], kept) -> d
         checks = run_checks(form, score, sections.get(report["id"], []), year, report["title"],
                             report["preamble"] or "")
         found[report["id"]] = Scored(form, score, len(checks.errors), len(checks.warnings))
-        kept.put((report["id"], report["change_count"]), found[report["id"]])
     return found
 
 
-def year_summary(db: sqlite_utils.Database, year: int, kept=None) -> list[UnitRow]:
-    """One row per unit (by name) for the year, scored and checked; 未建立 rows for units without a report.
-
-    `kept` (get/put, like the app's caches) holds reports already scored, by id and change count: a
-    report's count rises with every change to it (schema 0008), so only changed reports are scored again."""
-    kept = _Kept() if kept is None else kept
+def year_summary(db: sqlite_utils.Database, year: int) -> list[UnitRow]:
+    """One row per unit (by name) for the year, scored and checked; 未建立 rows for units without a report."""
     by_unit: dict[int, list[dict]] = defaultdict(list)
-    for report in all_rows(db, "SELECT id, unit_id, title, preamble, status, updated_at, change_count"
+    for report in all_rows(db, "SELECT id, unit_id, title, preamble, status, updated_at"
                                " FROM reports WHERE year = ?", (year,)):
         by_unit[report["unit_id"]].append(report)
     chosen = {unit_id: _choose(reports) for unit_id, reports in by_unit.items()}
-    scored = _score(db, year, list(chosen.values()), kept)
+    scored = _score(db, year, list(chosen.values()))
     rows = []
     for unit_id, unit_name in db.execute("SELECT id, name FROM units ORDER BY name, id"):
         row = UnitRow(unit_id, unit_name)

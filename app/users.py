@@ -13,16 +13,9 @@ from . import audit, clock, sessions
 from . import directory as ldap
 from .cleantext import clean
 from .db import all_rows, one, transaction
+from .labels import ROLES  # noqa: F401 (callers name it here)
 from .throttle import Throttle
 
-ROLES = {
-    "admin": "管理员",
-    "editor": "填报人",
-    "reviewer": "审核人",
-    "approver": "审批人",
-    "viewer": "只读",
-    "supervisor": "监管人员",
-}
 # Roles that read every unit's reports; they need not belong to a unit (the finance bureau oversees all).
 ACROSS_UNITS = {"admin", "supervisor"}
 MAX_FAILED_LOGINS = 5
@@ -133,6 +126,7 @@ def create_user(
     actor_id: int | None = None,
     email: str | None = None,
     directory: bool = False,
+    method: str | None = None,
 ) -> int:
     """Create an account (a directory account has no password here); raises UserError in Chinese on bad input."""
     username = username.strip()
@@ -153,7 +147,7 @@ def create_user(
         user_id = db.execute(
             "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at, email, directory)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (username, display_name, "" if directory else generate_password_hash(password),
+            (username, display_name, "" if directory else hash_password(password, method),
              role, unit_id, clock.now(), email, int(directory)),
         ).lastrowid
         audit.record(db, "user.create", actor_id=actor_id, user=username, role=role, email=email,
@@ -173,20 +167,31 @@ DIRECTORY_DOWN = "无法连接单位目录服务器，请稍后再试；如急�
 INACTIVE = "该账号已停用，请联系管理员。"
 
 
+# werkzeug's default (scrypt). Tests set TEST_PASSWORD_HASH, which the app accepts only when TESTING.
+HASH_METHOD = "scrypt"
+
+
+def hash_password(password: str, method: str | None = None) -> str:
+    """The stored form of a password; check_password_hash reads the method back from it."""
+    return generate_password_hash(password, method=method or HASH_METHOD)
+
+
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str | None = None) -> str:
     """A hash to check unknown usernames against, so they take as long as a wrong password."""
-    return generate_password_hash(secrets.token_hex(16))
+    return hash_password(secrets.token_hex(16), method)
 
 
 def authenticate(db: sqlite_utils.Database, username: str, password: str,
-                 unknown: Throttle | None = None, directory: ldap.Settings | None = None) -> User:
+                 unknown: Throttle | None = None, directory: ldap.Settings | None = None,
+                 method: str | None = None) -> User:
     """The user for these credentials; raises LoginRefused and counts the failure otherwise.
 
     unknown: the failures of usernames that do not exist, so that they lock like real accounts
     (an attacker must not learn which usernames exist from the answers).
     directory: the LDAP settings when directory logins are on; directory accounts, and names unknown
     here, are then checked against the directory.
+    method: the hash method of this site's passwords, for the stand-in checked for unknown usernames.
     """
     username = username.strip()
     row = one(db, "SELECT directory FROM users WHERE username = ?", (username,))
@@ -194,14 +199,14 @@ def authenticate(db: sqlite_utils.Database, username: str, password: str,
         return get_user(db, _directory_login(db, username, password, unknown, directory))
     # The failure is committed before raising: a refused login still counts towards the lock.
     with transaction(db):
-        error, user_id = _check_login(db, username.strip(), password, unknown)
+        error, user_id = _check_login(db, username.strip(), password, unknown, method)
     if error:
         raise LoginRefused(error)
     return get_user(db, user_id)
 
 
 def _check_login(db: sqlite_utils.Database, username: str, password: str,
-                 unknown: Throttle | None = None) -> tuple[str, int]:
+                 unknown: Throttle | None = None, method: str | None = None) -> tuple[str, int]:
     """(error message or "", user id); records the attempt."""
     wrong = WRONG_CREDENTIALS
     row = one(db, "SELECT * FROM users WHERE username = ?", (username,))
@@ -212,7 +217,7 @@ def _check_login(db: sqlite_utils.Database, username: str, password: str,
         if unknown is not None and unknown.retry_after(key):
             audit.record(db, "login.failed", user=username[:50], reason="unknown user")
             return LOCKED, 0
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(method), password)
         if unknown is not None:
             unknown.hit(key)
         audit.record(db, "login.failed", user=username[:50], reason="unknown user")
@@ -509,7 +514,8 @@ def set_active(db: sqlite_utils.Database, user_id: int, active: bool, actor_id: 
                      user=row["username"])
 
 
-def reset_password(db: sqlite_utils.Database, user_id: int, password: str, actor_id: int | None = None) -> None:
+def reset_password(db: sqlite_utils.Database, user_id: int, password: str, actor_id: int | None = None,
+                   method: str | None = None) -> None:
     """Set a new password and lift any login lock; the password itself is never recorded."""
     check_password(password)
     with transaction(db):
@@ -517,7 +523,7 @@ def reset_password(db: sqlite_utils.Database, user_id: int, password: str, actor
         # A directory account given a password here becomes a local account.
         db.execute(
             "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, directory = 0 WHERE id = ?",
-            (generate_password_hash(password), user_id),
+            (hash_password(password, method), user_id),
         )
         sessions.end_all(db, user_id)  # whoever knew the old password is logged out too
         audit.record(db, "user.password_reset", actor_id=actor_id, user=row["username"])

@@ -81,12 +81,15 @@ def allowed_actions(report: dict, user: User) -> list[str]:
 
 
 # The action each role is expected to take next; admins act only when they choose to.
-_DUTY = {"editor": "submit", "reviewer": "pass", "approver": "approve"}
+# Each role's duty (我的待办): the state it acts on and the forward action it takes there, read off the
+# table above (a return leads back to draft and is no one's duty).
+DUTIES = {role: (state, action) for action, transition in TRANSITIONS.items() if transition.to != "draft"
+          for state, roles in transition.who.items() for role in roles}
 
 
 def waiting_for(report: dict, user: User) -> str | None:
     """What the report waits for from this user (我的待办), or None."""
-    duty = _DUTY.get(user.role)
+    duty = DUTIES.get(user.role, (None, None))[1]
     if duty is None or duty not in allowed_actions(report, user):
         return None
     if duty == "submit":

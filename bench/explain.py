@@ -88,7 +88,7 @@ def main() -> None:
     for label, request in pages:
         if "保存" not in label:
             request()  # warm: templates compiled, unchanged sections kept
-        forget_kept_pages()  # but the page itself, the list or the hits as on the first view after a change
+        forget_kept_pages(flask_app)  # but the page itself, the list or the hits as on the first view after a change
         recorded.clear()
         started = time.perf_counter()
         status = request().status_code

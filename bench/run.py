@@ -1,9 +1,11 @@
-"""Benchmarks against the real server (waitress) on loopback: each page beside a baseline of the same bytes.
+"""Load benchmarks with wrk: each target against the real server, then its ceiling, one at a time.
 
     python -m bench.run                                  # a fresh database holding only the bench reports
     python -m bench.run --db /tmp/district.sqlite        # a seed-scale district (the bench adds its reports)
 
-See bench/README.md. Bounded: every run lasts warmup + duration seconds, then the server is stopped.
+The ceiling of a target is a separate bare Flask app under waitress with the same thread count
+serving the very bytes the target served (bench/ceiling.py): what Flask, waitress and loopback cost,
+nothing of this app. See bench/README.md. Bounded: every run lasts warmup + duration seconds.
 """
 
 import argparse
@@ -13,8 +15,8 @@ import os
 import platform
 import random
 import re
-import resource
 import secrets
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -24,8 +26,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
-
-from bench.loadgen import Result, Spec, run
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-pass-42"
@@ -157,21 +157,21 @@ def _pss(pid: int) -> float:
 
 
 class Server:
-    """`flask --app bench.benchapp serve` in a subprocess."""
+    """The real site (`flask --app app serve`, as in production) in a subprocess, or with `command` another server."""
 
-    def __init__(self, database: Path, log: Path, threads: int):
+    def __init__(self, database: Path | None, log: Path, threads: int, command: list[str] | None = None):
         self.port = free_port()
         env = {**os.environ, "FLASK_DATABASE": str(database), "FLASK_SECRET_KEY": secrets.token_hex(16),
                "FLASK_LOAD_SAMPLE": "false", "PYTHONUNBUFFERED": "1"}
+        command = command or ["-m", "flask", "--app", "app", "serve", "--host", "127.0.0.1"]
         with open(log, "w", encoding="utf-8") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "bench.benchapp", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--threads", str(threads)],
+                [sys.executable, *command, "--port", str(self.port), "--threads", str(threads)],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
-                if http_get(self.port, "/healthz")[0] == 200:
+                if http_get(self.port, "/healthz")[0] in (200, 404):  # the ceiling has no /healthz
                     break
             except OSError:
                 pass
@@ -217,81 +217,47 @@ class Server:
             self.proc.wait(timeout=15)
 
 
-def measure(server: Server, spec: Spec, concurrency: int, args) -> dict:
-    """Run one load and note throughput, latency, errors and CPU of server and client."""
-    before_server = server.cpu_seconds()
-    before_client = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result: Result = run(server.port, spec, concurrency, args.duration, args.warmup, args.processes)
-    after_client = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = args.duration + args.warmup + 1
-    client_cpu = (after_client.ru_utime + after_client.ru_stime - before_client.ru_utime - before_client.ru_stime)
-    row = {
-        "name": spec.name, "concurrency": concurrency, "rps": round(result.rps, 1),
-        "p50": round(result.percentile(50), 1), "p95": round(result.percentile(95), 1),
-        "p99": round(result.percentile(99), 1), "errors": result.errors, "statuses": result.statuses,
-        "first_error": result.first_error, "server_cpu": round((server.cpu_seconds() - before_server) / wall, 2),
-        "client_cpu": round(client_cpu / wall, 2),
-    }
-    print(f"  {spec.name:<28} c={concurrency:<3} {row['rps']:>8.1f}/s  p50 {row['p50']:>7.1f}  p95 {row['p95']:>7.1f}"
-          f"  p99 {row['p99']:>7.1f} ms  errors {row['errors']}  CPU server {row['server_cpu']:.2f}"
-          f" client {row['client_cpu']:.2f}", flush=True)
-    if result.first_error:
-        print(f"    first error: {result.first_error}", flush=True)
-    time.sleep(1)
+WRK_SCRIPT = Path(__file__).with_name("wrk-report.lua")
+
+
+def wrk(port: int, path: str, headers: dict, connections: int, seconds: float) -> dict:
+    """One wrk run (2 threads, closed loop, keep-alive): requests, req/s, latency percentiles, errors."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(WRK_SCRIPT)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,  # noqa: S603 (wrk, fixed arguments)
+                         check=True, timeout=seconds + 60).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def measure(server: Server, path: str, headers: dict, connections: int, args) -> dict:
+    """Warm up, then one measured wrk run: throughput, latency, errors, server CPU per request."""
+    wrk(server.port, path, headers, connections, args.warmup)
+    before = server.cpu_seconds()
+    row = wrk(server.port, path, headers, connections, args.duration)
+    row["cpu_ms_per_request"] = (server.cpu_seconds() - before) * 1000 / max(1, row["requests"])
     return row
 
 
-def targets(server: Server, ids: dict) -> list[tuple[str, Spec, int, Spec]]:
-    """(key, page, concurrency, its baseline): the page's bytes are first stored in the baseline route."""
-    editor_cookie, editor_token = login(server.port, ids["editor"])
-    admin_cookie, _ = login(server.port, ids["admin"])
+def targets(port: int, ids: dict) -> list[tuple[str, str, str, dict, int]]:
+    """(key, name, path, headers, connections) of each page measured."""
+    editor_cookie, _ = login(port, ids["editor"])
+    admin_cookie, _ = login(port, ids["admin"])
     editor, admin = {"Cookie": editor_cookie}, {"Cookie": admin_cookie}
-    pages = [
-        ("share", Spec("分享页（定稿版本）", f"/s/{ids['token']}"), 16),
-        ("report200", Spec("报告页 200 部分（填报人）", f"/reports/{ids['r200']}", headers=editor), 16),
-        ("report200-admin", Spec("报告页 200 部分（管理员）", f"/reports/{ids['r200']}", headers=admin), 16),
-        ("report40", Spec("报告页 40 部分（填报人）", f"/reports/{ids['r40']}", headers=editor), 16),
-        ("dashboard", Spec("首页（填报人，本单位）", "/", headers=editor), 16),
-        ("dashboard-admin", Spec("首页（管理员，全区）", "/", headers=admin), 16),
+    query = f"/search?q={quote(SEARCH_TERM)}"
+    return [
+        ("share", "分享页 /s/<令牌>（定稿版本，无会话）", f"/s/{ids['token']}", {}, 16),
+        ("report", "报告页：示例报告（填报人）", f"/reports/{ids['approved']}", editor, 16),
+        ("report200", "报告页 200 部分（填报人）", f"/reports/{ids['r200']}", editor, 16),
+        ("report200-admin", "报告页 200 部分（管理员）", f"/reports/{ids['r200']}", admin, 16),
+        ("report40", "报告页 40 部分（填报人）", f"/reports/{ids['r40']}", editor, 16),
+        ("dashboard", "首页（填报人，本单位）", "/", editor, 16),
+        ("dashboard-admin", "首页（管理员，全区）", "/", admin, 16),
+        ("search", f"搜索“{SEARCH_TERM}”（填报人）", query, editor, 16),
+        ("search-admin", f"搜索“{SEARCH_TERM}”（管理员）", query, admin, 16),
     ]
-    if http_get(server.port, "/search?q=x", editor)[0] == 200:
-        query = f"/search?q={quote(SEARCH_TERM)}"
-        pages += [("search", Spec(f"搜索“{SEARCH_TERM}”（填报人）", query, headers=editor), 16),
-                  ("search-admin", Spec(f"搜索“{SEARCH_TERM}”（管理员）", query, headers=admin), 16)]
-    else:
-        print("（/search 不存在：跳过搜索）", flush=True)
-    chosen = []
-    for key, spec, concurrency in pages:
-        status, headers, body = http_get(server.port, spec.path, spec.headers)
-        if status != 200:
-            print(f"（{spec.name}：{spec.path} 答 {status}，跳过；见服务器日志）", flush=True)
-            continue
-        http_get(server.port, f"/_bench/baseline/{key}", {"Content-Type": headers.get("Content-Type", "")},
-                 "PUT", body)
-        chosen.append((key, spec, concurrency, Spec(f"  基线：同样 {len(body) // 1024} KB", f"/_bench/baseline/{key}")))
-    # A save: the real one, and a baseline POST of the same form size answering a saved fragment's bytes.
-    save = Spec("保存一个部分（8 人各改一节）", "", kind="save", report_id=ids["r40"],
-                sections=tuple(ids["save_sections"]), token=editor_token, headers=editor)
-    section = ids["save_sections"][0]
-    _, _, edit = http_get(server.port, f"/reports/{ids['r40']}/sections/{section}/edit",
-                          {**editor, "HX-Request": "true"})
-    version = re.search(rb'name="version" value="(\d+)"', edit).group(1).decode()
-    form = urlencode({"markdown": "基线测量用的文字。" * 20, "version": version}).encode()
-    status, headers, saved = http_get(server.port, f"/reports/{ids['r40']}/sections/{section}", {
-        **editor, "HX-Request": "true", "X-CSRFToken": editor_token,
-        "Content-Type": "application/x-www-form-urlencoded"}, "POST", form)
-    if status != 200:
-        raise RuntimeError(f"a save answered {status}: {saved[:300]!r}")
-    http_get(server.port, "/_bench/baseline/save", {"Content-Type": headers.get("Content-Type", "")}, "PUT", saved)
-    baseline = Spec(f"  基线：同样 {len(saved) // 1024} KB", "/_bench/baseline/save", method="POST", body=form,
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
-    chosen.append(("save", save, 8, baseline))
-    # The same eight editors as people work: a save every 0.5–1.5 s each (think time not counted).
-    paced = Spec("保存（8 人，各约每秒一次）", "", kind="save", report_id=ids["r40"], think=(0.5, 1.5),
-                 sections=tuple(ids["save_sections"]), token=editor_token, headers=editor)
-    chosen.append(("save-paced", paced, 8, Spec(baseline.name, baseline.path, method="POST", body=form,
-                                                headers=baseline.headers, think=(0.5, 1.5))))
-    return chosen
 
 
 def markdown(info: dict, rows: list[dict]) -> str:
@@ -299,37 +265,29 @@ def markdown(info: dict, rows: list[dict]) -> str:
     lines = [
         f"{info['date']}；{info.get('cpu', '?')} × {info['nproc']}，内存 {info.get('ram_mb', 0) // 1024} GB；"
         f"Python {info['python']}，SQLite {info['sqlite']}；数据库 {info['database_mb']} MB"
-        f"（报告 {info['reports']:,} 份，部分 {info['sections']:,} 个）；"
-        f"开始时负载 {' '.join(info.get('load_before', []))}",
+        f"（报告 {info['reports']:,} 份，部分 {info['sections']:,} 个）；waitress {info['threads']} 个线程；"
+        f"wrk -t2，每次 {info['duration']:g} 秒；开始时负载 {' '.join(info.get('load_before', []))}，"
+        f"结束时 {' '.join(info.get('load_after', []))}",
         "",
-        "| 测量 | 连接 | 请求/秒 | p50 ms | p95 ms | p99 ms | 错误 | 基线 请求/秒 | 基线 p99 ms | 页面/基线"
-        " | CPU 服务器/压测 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| 页面 | KB | 连接 | 请求/秒 | p50 ms | p95 ms | p99 ms | 服务器 CPU ms/请求 | 上限 请求/秒 | 上限 p99 ms"
+        " | 上限 CPU ms/请求 | 与上限之比 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        page, base = row["page"], row["baseline"]
-        ratio = page["rps"] / base["rps"] if base["rps"] else 0
-        lines.append(f"| {page['name']} | {page['concurrency']} | {page['rps']:.0f} | {page['p50']:.1f} | "
-                     f"{page['p95']:.1f} | {page['p99']:.1f} | {page['errors']} | {base['rps']:.0f} | "
-                     f"{base['p99']:.1f} | {ratio:.0%} | {page['server_cpu']:.2f} / {page['client_cpu']:.2f} |")
+        page, top = row["page"], row["ceiling"]
+        errors = page["errors"] + page["non2xx"]
+        lines.append(
+            f"| {row['name']}{f'（错误 {errors}）' if errors else ''} | {row['kb']} | {row['connections']} | "
+            f"{page['rps']:.0f} | {page['p50']:.1f} | {page['p95']:.1f} | {page['p99']:.1f} | "
+            f"{page['cpu_ms_per_request']:.2f} | {top['rps']:.0f} | {top['p99']:.1f} | "
+            f"{top['cpu_ms_per_request']:.2f} | **{page['rps'] / top['rps']:.2f}×** |")
     memory = info.get("server_memory_mb", {})
     if memory:
-        lines += ["", f"服务器内存峰值（VmHWM）{memory['VmHWM']:.0f} MB，结束时（VmRSS）{memory['VmRSS']:.0f} MB；"
-                      f"另有 {memory.get('children', 0)} 个子进程（Markdown 渲染），峰值合计 "
-                      f"{memory.get('children_VmHWM', 0):.0f} MB；"
-                      f"结束时全部进程 PSS 合计 {memory.get('Pss_all', 0):.0f} MB。"]
+        lines += ["", f"网站进程内存峰值（VmHWM）{memory['VmHWM']:.0f} MB，结束时（VmRSS）{memory['VmRSS']:.0f} MB；"
+                      f"子进程（Markdown 渲染等）{memory.get('children', 0)} 个，峰值合计 "
+                      f"{memory.get('children_VmHWM', 0):.0f} MB；网站进程与子进程峰值合计 "
+                      f"{memory['VmHWM'] + memory.get('children_VmHWM', 0):.0f} MB。"]
     return "\n".join(lines)
-
-
-def _wait_quiet(seconds: float) -> None:
-    """Wait (bounded) until nothing else keeps the machine busy: other load skews every number."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        load = float(open("/proc/loadavg", encoding="utf-8").read().split()[0])
-        if load < 0.5:
-            return
-        print(f"（等待机器空闲：负载 {load}）", flush=True)
-        time.sleep(15)
 
 
 def main() -> None:
@@ -337,42 +295,57 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="use this database (e.g. from seed-scale) instead of a fresh one")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per run (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (default 8, as serve)")
-    parser.add_argument("--processes", type=int, default=2, help="load generator processes (default 2)")
-    parser.add_argument("--only", default="", help="comma-separated keys: share,report200,save,dashboard,search…")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads, site and ceiling (default 8)")
+    parser.add_argument("--only", default="", help="comma-separated keys: share,report,report200,dashboard,search…")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="first wait up to this long for the 1-minute load average to drop below 0.5")
     args = parser.parse_args()
-    _wait_quiet(args.wait_quiet)
+    if shutil.which("wrk") is None:
+        sys.exit("需要 wrk：make bench 会安装它（Debian 软件包 wrk），或 apt-get install wrk")
 
     work = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
     database = args.db or work / "bench.sqlite"
     print(f"准备数据：{database}", flush=True)
     ids = prepare(database)
     info = machine()
-    info["database_mb"] = round(database.stat().st_size / 1024 / 1024, 1)
+    info.update(threads=args.threads, duration=args.duration,
+                database_mb=round(database.stat().st_size / 1024 / 1024, 1))
     with sqlite3.connect(database) as conn:
         info["reports"] = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
         info["sections"] = conn.execute("SELECT count(*) FROM sections").fetchone()[0]
     print(json.dumps(info, ensure_ascii=False), flush=True)
-    server = Server(database, work / "server.log", args.threads)
+    only = {key for key in args.only.split(",") if key}
     rows = []
+    # One server at a time: the site for every target, then the ceiling for each, never both at once.
+    server = Server(database, work / "server.log", args.threads)
     try:
-        only = {key for key in args.only.split(",") if key}
-        for key, spec, concurrency, baseline in targets(server, ids):
+        for key, name, path, headers, connections in targets(server.port, ids):
             if only and key not in only:
                 continue
-            page = measure(server, spec, concurrency, args)
-            base = measure(server, baseline, concurrency, args)
-            rows.append({"key": key, "page": page, "baseline": base})
-        info["server_memory_mb"] = memory = server.memory()
-        print(f"服务器内存：峰值 {memory['VmHWM']:.0f} MB，当前 {memory['VmRSS']:.0f} MB；"
-              f"{memory['children']} 个子进程峰值合计 {memory['children_VmHWM']:.0f} MB；"
-              f"全部进程当前 PSS 合计 {memory['Pss_all']:.0f} MB", flush=True)
+            status, answer, body = http_get(server.port, path, headers)
+            if status != 200:
+                print(f"（{name}：{path} 答 {status}，跳过；见 {work / 'server.log'}）", flush=True)
+                continue
+            page = measure(server, path, headers, connections, args)
+            print(f"  {name:<28} {page['rps']:>8.1f}/s  p50 {page['p50']:.1f}  p99 {page['p99']:.1f} ms  "
+                  f"CPU {page['cpu_ms_per_request']:.2f} ms/请求", flush=True)
+            rows.append({"key": key, "name": name, "path": path, "connections": connections,
+                         "kb": len(body) // 1024, "body": body, "type": answer.get("Content-Type", "text/html"),
+                         "page": page})
+        info["server_memory_mb"] = server.memory()
     finally:
         server.stop()
-    print(f"服务器日志：{work / 'server.log'}")
+    for row in rows:
+        body_file = work / f"{row['key']}.body"
+        body_file.write_bytes(row.pop("body"))
+        ceiling = Server(None, work / f"ceiling-{row['key']}.log", args.threads,
+                         ["-m", "bench.ceiling", str(body_file), row.pop("type")])
+        try:
+            row["ceiling"] = measure(ceiling, row["path"], {}, row["connections"], args)
+        finally:
+            ceiling.stop()
+        print(f"  上限：{row['name']:<24} {row['ceiling']['rps']:>8.1f}/s  "
+              f"（{row['page']['rps'] / row['ceiling']['rps']:.2f}×）", flush=True)
+    info["load_after"] = open("/proc/loadavg", encoding="utf-8").read().split()[:3]
     print(markdown(info, rows))
     if args.out:
         args.out.write_text(json.dumps({"machine": info, "results": rows}, ensure_ascii=False, indent=1),

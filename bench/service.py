@@ -5,7 +5,7 @@
 
 On a machine shared with other work the load test's numbers swing with everyone else's load; the
 fastest of N single requests does not (much). 1000 / ms is what one core can serve of that page.
-"改动后第一次" is the same request with the kept pages forgotten first: what the first reader after a
+"改动后第一次" is the same request with the app's cache (views/kept.py) emptied first: what the first reader after a
 change waits.
 The Python GIL keeps one server process on about one core, so this bounds the throughput.
 """
@@ -41,15 +41,9 @@ def fastest(request, tries: int, before=None) -> float:
     return best * 1000
 
 
-def forget_kept_pages() -> None:
-    """What the next request finds after a change: the whole page, unit list, hits and report list built anew.
-
-    (Sections of the report that did not change stay kept, as they would.)
-    """
-    from app.views import fragments
-
-    for cache in (fragments.report_pages, fragments.search_pages, fragments.unit_lists, fragments.report_lists):
-        cache.clear()
+def forget_kept_pages(app) -> None:
+    """What the next request finds after a change: the app's one cache (views/kept.py) empty."""
+    app.extensions["kept"].clear()
 
 
 def main() -> None:
@@ -58,7 +52,7 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=30)
     args = parser.parse_args()
 
-    from bench.benchapp import create_app
+    from app import create_app
 
     database = args.db or Path(tempfile.mkdtemp(prefix="jixiao-service-")) / "bench.sqlite"
     ids = prepare(database)
@@ -79,21 +73,17 @@ def main() -> None:
     ]
     info = machine()
     print(f"{info['date']}；{info.get('cpu', '?')} × {info['nproc']}；负载 {' '.join(info.get('load_before', []))}")
-    print("\n| 页面 | 大小 KB | 页面 ms | 改动后第一次 ms | 基线 ms | 页面/基线 | 一核每秒最多 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for n, (name, client, path) in enumerate(pages):
+    print("\n| 页面 | 大小 KB | 页面 ms | 改动后第一次 ms | 一核每秒最多 |")
+    print("|---|---:|---:|---:|---:|")
+    for name, client, path in pages:
         response = client.get(path)
         if response.status_code != 200:
-            print(f"| {name} | — | HTTP {response.status_code} | | | | |")
+            print(f"| {name} | — | HTTP {response.status_code} | | |")
             continue
-        anonymous.put(f"/_bench/baseline/p{n}", data=response.data,
-                      headers={"Content-Type": response.headers["Content-Type"]})
         tries = max(3, args.tries // 10) if "搜索" in name and args.db else args.tries
         page = fastest(lambda c=client, p=path: c.get(p), tries)
-        cold = fastest(lambda c=client, p=path: c.get(p), tries, before=forget_kept_pages)
-        base = fastest(lambda n=n: anonymous.get(f"/_bench/baseline/p{n}"), args.tries)
-        print(f"| {name} | {len(response.data) // 1024} | {page:.1f} | {cold:.1f} | {base:.2f} | {page / base:.1f} × |"
-              f" {1000 / page:.0f} |")
+        cold = fastest(lambda c=client, p=path: c.get(p), tries, before=lambda: forget_kept_pages(app))
+        print(f"| {name} | {len(response.data) // 1024} | {page:.1f} | {cold:.1f} | {1000 / page:.0f} |")
     section = ids["save_sections"][0]
     version = [int(re.search(r'name="version" value="(\d+)"', editor.get(
         f"/reports/{ids['r40']}/sections/{section}/edit", headers={"HX-Request": "true"}).text).group(1))]
@@ -107,7 +97,7 @@ def main() -> None:
         version[0] = int(re.search(r'data-version="(\d+)"', response.text).group(1))
 
     page = fastest(save, args.tries)
-    print(f"| 保存一个部分（40 部分的报告） | — | {page:.1f} | | | | {1000 / page:.0f} |")
+    print(f"| 保存一个部分（40 部分的报告） | — | {page:.1f} | | {1000 / page:.0f} |")
 
 
 if __name__ == "__main__":

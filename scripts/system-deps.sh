@@ -2,8 +2,12 @@
 # Installs the Debian packages the site needs when they are missing:
 #   --runtime  CJK fonts and Pango for PDF export (make run; best effort)
 #   (default)  those plus Chromium for the browser tests and slapd for the LDAP tests (make test)
+#   --bench    wrk, the load generator of the benchmarks (make bench; not needed by make test)
 set -euo pipefail
 packages=()
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+else
 # grep without -q reads all input, so pipefail never sees a SIGPIPE'd producer.
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || packages+=(fonts-noto-cjk)
 # WeasyPrint (PDF export) typesets with Pango.
@@ -13,6 +17,7 @@ if [ "${1:-}" != "--runtime" ]; then
   # A real OpenLDAP server for the directory-login tests (they start their own on a loopback port;
   # the instance the package may start on port 389 is not used).
   [ -x /usr/sbin/slapd ] || packages+=(slapd)
+fi
 fi
 [ ${#packages[@]} -eq 0 ] && exit 0
 

@@ -14,15 +14,16 @@ from app.importer import parse_upload
 from app.reports import create_report
 from app.schema import migrate
 from app.users import create_user, get_or_create_unit, get_user
+from app.views import kept, limits
+from tests.passwords import CHEAP_HASH, PASSWORD
 
 SAMPLE_TEXT = SAMPLE_REPORT.read_text(encoding="utf-8")
 UNIT = "广州市荔湾区残疾人联合会"
-PASSWORD = "correct-horse-42"
 
 
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory) -> tuple[Path, int]:
-    """A database with the sample report and one user per role, built once (hashing is slow)."""
+    """A database with the sample report and one user per role, built once."""
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
     db = database.connect(str(path))
     migrate(db)
@@ -32,7 +33,7 @@ def template_database(tmp_path_factory) -> tuple[Path, int]:
                                  ("editor2", "editor", unit_id), ("reviewer", "reviewer", unit_id),
                                  ("viewer", "viewer", unit_id), ("outsider", "editor", other_id),
                                  ("approver", "approver", unit_id), ("supervisor", "supervisor", None)]:
-        create_user(db, username, role, PASSWORD, display_name=f"{username}姓名", unit_id=unit)
+        create_user(db, username, role, PASSWORD, display_name=f"{username}姓名", unit_id=unit, method=CHEAP_HASH)
     sample = parse_upload(SAMPLE_TEXT)
     sample.form = load_form_file(SAMPLE_REPORT.with_name(SAMPLE_FORM_NAME))  # as first run loads it
     report_id = create_report(db, get_user(db, 1), unit_id, 2024, sample)
@@ -41,16 +42,42 @@ def template_database(tmp_path_factory) -> tuple[Path, int]:
     return path, report_id
 
 
-@pytest.fixture
-def app(tmp_path: Path, template_database):
-    """An app over a fresh copy of the template database."""
+def _new_app(template_database, path: Path):
+    """An app over a fresh copy of the template database at `path`."""
     template, report_id = template_database
-    path = tmp_path / "test.sqlite"
     shutil.copyfile(template, path)
     app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test-secret",
-                      "LOAD_SAMPLE": True})
+                      "LOAD_SAMPLE": True, "TEST_PASSWORD_HASH": CHEAP_HASH})
     app.config["SAMPLE_ID"] = report_id
-    yield app
+    return app
+
+
+@pytest.fixture(scope="module")
+def module_app(tmp_path_factory, template_database):
+    """One app for a test module: building an app (routes, templates compiled on first use) costs more
+    than most tests. Each test still gets its own database and a clean slate (see `app`)."""
+    return _new_app(template_database, tmp_path_factory.mktemp("app") / "first.sqlite")
+
+
+@pytest.fixture
+def app(module_app, tmp_path: Path, template_database):
+    """The module's app over a fresh copy of the template database, its settings and in-memory state as new."""
+    path = tmp_path / "test.sqlite"
+    shutil.copyfile(template_database[0], path)
+    config = dict(module_app.config)
+    module_app.config["DATABASE"] = str(path)  # get_db() opens this file: each thread notices the new path
+    limits.install(module_app)  # fresh rate limits
+    kept.install(module_app)  # an empty cache (its keys name the database anyway)
+    module_app.extensions.pop("presence", None)  # who is editing: forgotten
+    yield module_app
+    module_app.config.clear()
+    module_app.config.update(config)
+
+
+@pytest.fixture
+def fresh_app(tmp_path: Path, template_database):
+    """An app of its own, for tests that add routes or hooks to it."""
+    return _new_app(template_database, tmp_path / "fresh.sqlite")
 
 
 @pytest.fixture
@@ -99,7 +126,8 @@ class Auth:
         page = self.client.get("/login")
         response = self.client.post("/login", data={
             "username": username, "password": password, "csrf_token": csrf_from(page.text)})
-        self.token = csrf_from(self.client.get("/").text) if response.status_code == 303 else ""
+        # Any page carries the new session's token: the login page is the cheapest to render.
+        self.token = csrf_from(self.client.get("/login").text) if response.status_code == 303 else ""
         return response
 
     def post(self, url: str, data: dict | None = None, htmx: bool = True, **kwargs):

@@ -179,14 +179,16 @@ def build_database(path: Path, editors: int, sections: int) -> tuple[int, list[i
     from app.reports import create_report
     from app.schema import migrate
     from app.users import create_user, get_or_create_unit, get_user
+    from tests.passwords import CHEAP_HASH
 
     db = database.connect(str(path))
     try:
         migrate(db)
-        admin_id = create_user(db, "admin", "admin", PASSWORD, display_name="管理员")
+        admin_id = create_user(db, "admin", "admin", PASSWORD, display_name="管理员", method=CHEAP_HASH)
         unit_id = get_or_create_unit(db, "广州市荔湾区残疾人联合会")
         for n in range(1, editors + 1):
-            create_user(db, f"editor{n}", "editor", PASSWORD, display_name=f"填报人{n}", unit_id=unit_id)
+            create_user(db, f"editor{n}", "editor", PASSWORD, display_name=f"填报人{n}", unit_id=unit_id,
+                        method=CHEAP_HASH)
         outline = [ParsedSection(1, f"第{n}部分") for n in range(1, sections + 1)]
         parsed = ParsedReport("2024年度压力测试报告", "", outline)
         report_id = create_report(db, get_user(db, admin_id), unit_id, 2024, parsed)

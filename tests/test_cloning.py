@@ -2,7 +2,7 @@
 
 import json
 
-from app.cloning import year_references
+from app.traces import year_references
 from app.users import get_user
 from app.workflow import perform
 from tests.conftest import Auth

@@ -1,9 +1,9 @@
 """The dashboard: filters, counts per state, sorting, paging, scope per user."""
 
+from app.db import transaction
 from app.importer import parse_upload
 from app.reports import create_report
 from app.users import get_or_create_unit, get_user
-from app.views.fragments import report_lists
 from app.workflow import perform
 from tests.conftest import SAMPLE_TEXT, UNIT, Auth
 
@@ -187,7 +187,7 @@ def listing(auth: Auth, url: str = "/") -> str:
         return page.split('class="filter-bar"')[1].split('<div class="columns">')[0]
 
     kept = auth.get(url).text
-    report_lists.clear()
+    auth.client.application.extensions["kept"].clear()
     assert cut(kept) == cut(auth.get(url).text)
     return cut(kept)
 
@@ -209,11 +209,11 @@ def test_the_kept_list_follows_every_change_it_shows(app, auth, db, client):
     reviewer.post(f"/reports/{rid}/return", {"reason": "请补充数据"})
     assert "已退回" in listing(admin) and "已退回" in listing(auth)
 
-    # Changes made outside the site: a unit and a person renamed by hand.
-    db.execute("UPDATE units SET name = '荔湾区残联（改名）'"
-               " WHERE id = (SELECT unit_id FROM reports WHERE id = ?)", [rid])
-    db.execute("UPDATE users SET display_name = '改名的填报人' WHERE username = 'editor'")
-    db.conn.commit()
+    # Changes made outside the site, by a script through the data layer: a unit and a person renamed.
+    with transaction(db):
+        db.execute("UPDATE units SET name = '荔湾区残联（改名）'"
+                   " WHERE id = (SELECT unit_id FROM reports WHERE id = ?)", [rid])
+        db.execute("UPDATE users SET display_name = '改名的填报人' WHERE username = 'editor'")
     assert "荔湾区残联（改名）" in listing(admin) and "改名的填报人" in listing(admin)
 
     create_report(db, get_user(db, 1), get_or_create_unit(db, "广州市荔湾区教育局"), 2031, parse_upload(SAMPLE_TEXT))
@@ -246,8 +246,8 @@ def test_a_unit_user_without_a_unit_never_gets_the_admins_kept_list_or_hits(app,
     admin = Auth(app.test_client())
     admin.login("admin")
     assert f"<td>{UNIT}</td>" in admin.get("/").text and "自评" in admin.get("/search?q=康复").text
-    db.execute("UPDATE users SET unit_id = NULL WHERE username = 'viewer'")  # by hand: the site refuses it
-    db.conn.commit()
+    with transaction(db):  # by hand: the site refuses it
+        db.execute("UPDATE users SET unit_id = NULL WHERE username = 'viewer'")
     viewer = Auth(client)
     viewer.login("viewer")
     assert f"<td>{UNIT}</td>" not in viewer.get("/").text

@@ -8,6 +8,7 @@ import pytest
 from app import db as database
 from app.users import create_user
 from tests.livesrv import PASSWORD, Client, LiveServer, build_database
+from tests.passwords import CHEAP_HASH
 from tests.smtpsrv import SMTPServer
 
 pytestmark = [pytest.mark.server, pytest.mark.smtp]
@@ -18,7 +19,7 @@ def test_mail_pending_at_a_kill_is_sent_after_the_restart(tmp_path):
     report_id, _ = build_database(path, editors=1, sections=3)
     db = database.connect(str(path))
     create_user(db, "reviewer", "reviewer", PASSWORD, display_name="审核人", unit_id=1,
-                email="reviewer@example.gov.cn")
+                email="reviewer@example.gov.cn", method=CHEAP_HASH)
     db.conn.close()
     smtp = SMTPServer()  # its port, but nobody listens yet
     server = LiveServer(path, tmp_path / "server.log")

@@ -66,8 +66,8 @@ def _boom_app(app):
     return app
 
 
-def test_a_server_error_shows_its_request_id_and_logs_the_traceback_under_it(app, caplog):
-    client = _boom_app(app).test_client()
+def test_a_server_error_shows_its_request_id_and_logs_the_traceback_under_it(fresh_app, caplog):
+    client = _boom_app(fresh_app).test_client()
     Auth(client).login("editor")
     caplog.set_level(logging.INFO)
     response = client.get("/boom")
@@ -81,8 +81,8 @@ def test_a_server_error_shows_its_request_id_and_logs_the_traceback_under_it(app
                for r in caplog.records)
 
 
-def test_an_htmx_request_that_fails_gets_the_request_id_in_the_message(app):
-    client = _boom_app(app).test_client()
+def test_an_htmx_request_that_fails_gets_the_request_id_in_the_message(fresh_app):
+    client = _boom_app(fresh_app).test_client()
     Auth(client).login("editor")
     response = client.get("/boom", headers={"HX-Request": "true"})
     assert response.status_code == 500 and response.headers["HX-Retarget"] == "#messages"
@@ -178,6 +178,7 @@ def test_a_share_view_leaves_its_connection_fully_durable_for_the_next_request(a
     assert client.get(f"/s/{token}").status_code == 200
     # Same thread, same kept connection: the view count's relaxed commit did not stay relaxed.
     assert client.get("/healthz").get_json()["database"]["synchronous"] == "full"
+    app.extensions["share_views"].flush()  # as the writer thread does within seconds
     assert db.execute("SELECT view_count FROM shares").fetchone()[0] == 1
 
 
@@ -230,3 +231,18 @@ def test_a_share_view_does_not_hash_the_edition_again_but_its_print_page_checks_
     assert checked == []
     page = client.get(f"/s/{token}/print")
     assert len(checked) == 1 and "（校验不一致）" in page.text
+
+
+def test_the_cheap_test_password_hash_is_refused_outside_testing(tmp_path):
+    config = {"DATABASE": str(tmp_path / "x.sqlite"), "SECRET_KEY": "x", "TEST_PASSWORD_HASH": "pbkdf2:sha256:1"}
+    with pytest.raises(RuntimeError, match="TEST_PASSWORD_HASH"):
+        create_app({**config, "TESTING": False})
+    assert create_app({**config, "TESTING": True}).config["TEST_PASSWORD_HASH"]
+
+
+def test_accounts_made_by_the_site_are_hashed_with_scrypt_unless_testing(memory_db):
+    from app.users import create_user
+
+    assert create_user(memory_db, "zhao", "admin", "long-enough-1")
+    stored = memory_db.execute("SELECT password_hash FROM users WHERE username = 'zhao'").fetchone()[0]
+    assert stored.startswith("scrypt:")

@@ -56,6 +56,7 @@ def test_anyone_with_the_link_reads_the_edition_without_login(app, db):
     assert anonymous.get(f"/s/{token}/print").status_code == 200
     pdf = anonymous.get(f"/s/{token}/export.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    app.extensions["share_views"].flush()  # as the writer thread does within seconds
     row = db.execute("SELECT view_count, last_view_at FROM shares").fetchone()
     assert row[0] == 1 and row[1]
 
@@ -149,3 +150,30 @@ def test_revoking_through_the_page_and_viewers_cannot_share(auth, app, db):
     outsider = Auth(app.test_client())
     outsider.login("outsider")
     assert outsider.get(f"/reports/{rid}/shares").status_code == 403
+
+
+def test_views_are_counted_in_memory_and_written_in_one_batch(app, db, auth):
+    rid = app.config["SAMPLE_ID"]
+    approve(db, rid)
+    token = shares.create_share(db, {"id": rid, "unit_id": 1}, get_user(db, 2), "", "", "Asia/Shanghai")
+    auth.login("reviewer")  # a logged-in colleague opening the link: the share page reads no session
+    for _ in range(3):
+        page = auth.client.get(f"/s/{token}")
+        assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert db.execute("SELECT view_count FROM shares").fetchone()[0] == 0  # no write per view
+    app.extensions["share_views"].flush()  # what the writer thread does every SHARE_VIEWS_SECONDS
+    assert db.execute("SELECT view_count FROM shares").fetchone()[0] == 3
+    assert "<td>3</td>" in auth.get(f"/reports/{rid}/shares").text
+
+
+def test_an_editions_share_page_is_made_once_and_each_link_names_its_own_token(app, db):
+    rid = app.config["SAMPLE_ID"]
+    approve(db, rid)
+    editor = get_user(db, 2)
+    first, second = (shares.create_share(db, {"id": rid, "unit_id": 1}, editor, "", "", "Asia/Shanghai")
+                     for _ in range(2))
+    client = app.test_client()
+    pages = [client.get(f"/s/{token}").text for token in (first, second, first)]
+    assert pages[0] == pages[2] and f"/s/{first}/print" in pages[0] and f"/s/{second}/print" in pages[1]
+    shares.revoke_share(db, {"id": rid, "unit_id": 1}, editor, 1)  # a kept page never outlives its link
+    assert client.get(f"/s/{first}").status_code == 404

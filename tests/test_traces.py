@@ -4,9 +4,10 @@ in the text, 有意保留 year mentions, and the checks kept as they were at sub
 import json
 import re
 
-from app.cloning import clone_report, year_references
+from app.cloning import clone_report
 from app.form_store import form_state
 from app.reports import get_report
+from app.traces import year_references
 from app.users import get_user
 from app.workflow import perform
 

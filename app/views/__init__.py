@@ -3,13 +3,15 @@
 from datetime import timedelta
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from .. import clock, close_db, get_db, login_manager, sessions
+from .. import clock, sessions
+from ..db import close_db, get_db
+from ..extensions import login_manager
 from ..form_model import FormInputError
 from ..permissions import NotAllowed, can_create_reports
 from ..printing import NoCJKFont, PdfUnavailable
@@ -19,7 +21,8 @@ from ..sections import TooLarge
 from ..typeset import tighten_html
 from ..users import ROLES, get_user
 from ..workflow import InvalidTransition
-from . import limits, shares
+from . import kept, limits, shares
+from .errors import error_response
 from .fragments import unit_options
 
 CSP = (
@@ -34,16 +37,6 @@ _HTTP_MESSAGES = {
     413: "提交的内容过大：每个部分不超过 200 KB，上传文件不超过 3 MB。",
     500: "服务器内部错误，您的操作可能未完成。请稍后重试；如果反复出现，请联系管理员。",
 }
-
-
-def error_response(status: int, message: str):
-    """A Chinese error message: into the page's message area for htmx, else as a page."""
-    if request.headers.get("HX-Request") == "true":
-        # A server fault carries the request id, to find it in the log; a refusal speaks for itself.
-        request_id = g.get("request_id") if status >= 500 else None
-        body = render_template("_message.html", message=message, level="error", request_id=request_id)
-        return body, status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
-    return render_template("error.html", message=message, status=status), status
 
 
 def _pdf_unavailable(error: PdfUnavailable):
@@ -149,7 +142,7 @@ def _require_login():
         session.clear()
         flash(_SESSION_ENDED.get(g.session_ended, _SESSION_ENDED["ended"]), "error")
     login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-    if request.headers.get("HX-Request") == "true":
+    if request.htmx:
         return "", 401, {"HX-Redirect": login_url}
     return redirect(login_url)
 
@@ -261,6 +254,8 @@ def install(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
     login_manager.user_loader(_load_user)
     limits.install(app)
+    kept.install(app)
+    shares.install(app)
 
     zone = app.config["TIMEZONE"]
     app.jinja_env.filters["localtime"] = lambda stamp: clock.local(stamp, zone)

@@ -3,7 +3,8 @@
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
-from .. import audit, get_db
+from .. import audit
+from ..db import get_db
 from ..reports import get_report
 
 bp = Blueprint("activity", __name__)

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, get_db
+from .. import audit
 from .. import users as accounts
+from ..db import get_db
 from ..permissions import NotAllowed
 from ..printing import content_disposition
 from ..reports import NotFound
-from . import error_response
+from .errors import error_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -91,6 +92,7 @@ def create_user():
             db, request.form.get("username", ""), request.form.get("role", ""), password,
             display_name=request.form.get("display_name", "").strip() or None, unit_id=_unit_id(),
             actor_id=current_user.id, email=request.form.get("email", ""), directory=directory,
+            method=current_app.config.get("TEST_PASSWORD_HASH"),
         )
     except accounts.UserError as error:
         return _new_user_page(str(error), request.form, 422)
@@ -154,7 +156,8 @@ def reset_password(user_id: int):
     if generated:
         password = accounts.generate_password()
     try:
-        accounts.reset_password(db, user_id, password, actor_id=current_user.id)
+        accounts.reset_password(db, user_id, password, actor_id=current_user.id,
+                                method=current_app.config.get("TEST_PASSWORD_HASH"))
     except accounts.UserError as error:
         return _user_page(db, user_id, str(error), 422)
     if generated:

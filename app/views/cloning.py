@@ -3,8 +3,8 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..cloning import clone_report, confirm_carried, mark_year, replace_year
+from ..db import get_db
 from ..reports import InvalidInput, ReportExists, get_report, get_sections
 from ..sections import Conflict, get_section
 
@@ -34,7 +34,7 @@ def _section_changed(report: dict, section_id: int):
     from .form import form_context
     from .sections import section_fragment
 
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report["id"], _anchor=f"section-{section_id}"), code=303)
     db = get_db()
     return section_fragment("reports/_section_saved.html", report, get_section(db, report["id"], section_id),
@@ -74,6 +74,6 @@ def confirm(report_id: int, section_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     confirm_carried(db, report, current_user, section_id)
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id, _anchor="checks"), code=303)
     return render_template("reports/_report.html", **report_context(db, get_report(db, current_user, report_id)))

@@ -5,8 +5,8 @@ import functools
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
-from .. import get_db
 from ..clipboard import MAX_HTML_CHARS, html_to_markdown, tsv_to_markdown
+from ..db import get_db
 from ..permissions import require_edit
 from ..presence import Presence
 from ..render import render_markdown

@@ -6,11 +6,10 @@ import secrets
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..audit import FORM_FIELD_LABELS
 from ..checks import Checks
-from ..cloning import prior_values
 from ..comments import can_comment, can_reply, comments_by_section, form_row_anchor, form_rows
+from ..db import get_db
 from ..form_model import FormInputError, actual_text, kind_label, rules_fields, target_text
 from ..form_store import (
     TABLES,
@@ -34,8 +33,9 @@ from ..placeholders import DESCRIPTIONS
 from ..quantities import fixed, plain
 from ..reports import InvalidInput, get_report
 from ..scoring import DIRECTIONS, KINDS, RATINGS, line_rate, percent, score_form
+from ..traces import prior_values
 from ..workflow import checks_at_submission
-from . import error_response
+from .errors import error_response
 
 bp = Blueprint("form", __name__, url_prefix="/reports/<int:report_id>/form")
 PREFIX = {"budget": "line", "indicators": "ind"}
@@ -67,11 +67,6 @@ def form_helpers() -> dict:
     return {"target_text": target_text, "actual_text": actual_text, "kind_label": kind_label,
             "line_rate": line_rate, "DIRECTIONS": DIRECTIONS, "KINDS": KINDS, "RATINGS": RATINGS,
             "PLACEHOLDER_HELP": DESCRIPTIONS, "FIELD_LABELS": FORM_FIELD_LABELS}
-
-
-def _is_htmx() -> bool:
-    """Whether htmx asked for a fragment."""
-    return request.headers.get("HX-Request") == "true"
 
 
 def _version() -> int:
@@ -186,7 +181,7 @@ def template(report_id: int):
     db = get_db()
     report = _report(report_id)
     apply_template(db, report, current_user)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report)
     return _changed(report, "reports/_form.html", budget=False)
 
@@ -222,10 +217,10 @@ def create_row(report_id: int, kind: str):
     try:
         row = add_row(db, report, current_user, kind, _submitted(kind), int(after) if after.isdigit() else None)
     except FormInputError as error:
-        if not _is_htmx():
+        if not request.htmx:
             raise InvalidInput(str(error)) from None
         return _edit_row(report, kind, key, _submitted(kind), errors=error.errors, after=after, status=422)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, f"{PREFIX[kind]}-{row.id}")
     return _changed(report, _view_row_template(kind), budget=kind == "budget", row=row, kind=kind)
 
@@ -235,7 +230,7 @@ def show_row(report_id: int, kind: str, row_id: int):
     """A row in view mode (what 取消 swaps back in)."""
     report = _report(report_id)
     row = get_row(get_db(), report_id, kind, row_id)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, f"{PREFIX[kind]}-{row_id}")
     return render_template(_view_row_template(kind), report=report, row=row, kind=kind,
                            **form_context(get_db(), report))
@@ -259,18 +254,18 @@ def update_row(report_id: int, kind: str, row_id: int):
     try:
         row = save_row(db, report, current_user, kind, row_id, _submitted(kind), _version())
     except FormInputError as error:
-        if not _is_htmx():
+        if not request.htmx:
             raise InvalidInput(str(error)) from None
         current = get_row(db, report_id, kind, row_id)
         return _edit_row(report, kind, key, _submitted(kind), row=current, errors=error.errors, status=422)
     except RowConflict as conflict:
-        if not _is_htmx():
+        if not request.htmx:
             raise InvalidInput("该行在您编辑期间已被他人修改，您的修改没有保存。请刷新页面后重试。") from None
         return _edit_row(report, kind, key, _submitted(kind), row=conflict.current,
                          conflict={"current": conflict.current,
                                    "fields": _row_fields(kind, conflict.current) if conflict.current else None},
                          status=409)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, key)
     return _changed(report, _view_row_template(kind), budget=kind == "budget", row=row, kind=kind)
 
@@ -286,7 +281,7 @@ def remove_row(report_id: int, kind: str, row_id: int):
         message = ("该行已被他人删除。" if conflict.current is None else
                    "该行在您打开页面后已被他人修改，没有删除。请刷新页面核对后再操作。")
         return error_response(409, message)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report)
     return _changed(report, "", budget=kind == "budget")
 
@@ -297,7 +292,7 @@ def move(report_id: int, kind: str, row_id: int):
     db = get_db()
     report = _report(report_id)
     move_row(db, report, current_user, kind, row_id, request.form.get("direction", ""))
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, f"{PREFIX[kind]}-{row_id}")
     context = form_context(db, report)
     return render_template(f"reports/_form_{kind}_body.html", report=report, kind=kind, **context)
@@ -341,7 +336,7 @@ def _single(report_id: int, part: str, mode: str):
     report = _report(report_id)
     if mode == "edit":
         require_edit(current_user, report)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, f"form-{part}")
     return render_template(f"reports/_form_{part}{'_edit' if mode == 'edit' else ''}.html", report=report,
                            values=None, errors={}, conflict=None, **form_context(get_db(), report))
@@ -371,16 +366,16 @@ def save_part(report_id: int, part: str):
     try:
         save(db, report, current_user, values, _version())
     except FormInputError as error:
-        if not _is_htmx():
+        if not request.htmx:
             raise InvalidInput(str(error)) from None
         return render_template(template_name, report=report, values=values, errors=error.errors, conflict=None,
                                **form_context(db, report)), 422
     except RowConflict:
-        if not _is_htmx():
+        if not request.htmx:
             raise InvalidInput("该部分在您编辑期间已被他人修改，您的修改没有保存。请刷新页面后重试。") from None
         return render_template(template_name, report=report, values=values, errors={}, conflict=True,
                                **form_context(db, report)), 409
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, f"form-{part}")
     return _changed(report, f"reports/_form_{part}.html")
 
@@ -413,12 +408,12 @@ def update_budget_weight(report_id: int):
     except (FormInputError, RowConflict) as error:
         stale = "评分规则在您编辑期间已被修改，请刷新页面后重试。"
         message = str(error) if isinstance(error, FormInputError) else stale
-        if not _is_htmx():
+        if not request.htmx:
             raise InvalidInput(message) from None
         return render_template("reports/_form_budget_total.html", report=report, editing_weight=True,
                                weight_value=text, weight_error=message, **form_context(db, report)), (
             422 if isinstance(error, FormInputError) else 409)
-    if not _is_htmx():
+    if not request.htmx:
         return _back(report, "form-budget")
     return _changed(report, "reports/_form_budget_total.html", editing_weight=False)
 

@@ -7,7 +7,6 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from .. import db as database
-from .. import get_db
 from .. import search as fulltext
 from ..dashboard import (
     MANY_UNITS,
@@ -15,16 +14,17 @@ from ..dashboard import (
     Filters,
     list_page,
     my_todo,
-    reader_scope,
     report_years,
     status_counts,
     units_named,
 )
-from ..reports import units_for_new_reports, visible_units, year_to_report
+from ..db import get_db
+from ..permissions import reader_scope
+from ..reports import unit_choices, units_for_new_reports, visible_units, year_to_report
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
 from ..workflow import waiting_for
-from .fragments import kept_report_list, kept_search, kept_unit_choices
+from .kept import kept
 
 bp = Blueprint("main", __name__)
 SEARCH_PAGE = 20
@@ -48,7 +48,7 @@ def index():
     db = get_db()
     filters = Filters.from_args(request.args)
     todo = [(r, note) for r in my_todo(db, current_user) if (note := waiting_for(r, current_user))]
-    all_units = kept_unit_choices(db)
+    all_units = kept().get(db, ("units",), lambda: unit_choices(db))  # a district has a thousand
     filter_units = visible_units(current_user, all_units)
 
     def link(**changes):
@@ -59,14 +59,16 @@ def index():
                                         or (k == "page" and v != 1)})
 
     def years_and_list() -> tuple[list[int], Markup]:
-        """The years to choose from and the list itself, for fragments.kept_report_list to keep."""
+        """The years to choose from and the list itself, kept until the next write."""
         reports, total = list_page(db, current_user, filters)
         html = render_template(
             "_report_list.html", reports=reports, total=total, filters=filters, link=link,
             counts=status_counts(db, current_user, filters), pages=max(1, -(-total // PAGE_SIZE)))
         return report_years(db, current_user), Markup(html)  # noqa: S704 # nosec B704 - our own template's output
 
-    years, report_list = kept_report_list(db, reader_scope(current_user), filters, years_and_list)
+    # Counting a district's ten thousand reports by state and rendering fifty rows is most of the page's
+    # cost; the list depends only on the filters and the reader's scope (every unit, or theirs).
+    years, report_list = kept().get(db, ("report list", filters), years_and_list, scope=reader_scope(current_user))
     chosen_unit = next((unit for unit in filter_units if unit.id == filters.unit_id), None) if filters.unit_id else None
     return render_template(
         "index.html", todo=todo, filters=filters, years=years, filter_units=filter_units,
@@ -78,7 +80,8 @@ def index():
 @bp.get("/units/suggest")
 def suggest_units():
     """Names of the units I may see that contain what is typed, as <option>s for a <datalist>."""
-    units = visible_units(current_user, kept_unit_choices(get_db()))
+    db = get_db()
+    units = visible_units(current_user, kept().get(db, ("units",), lambda: unit_choices(db)))
     found = units_named(units, request.args.get("unit_name", ""), UNIT_SUGGESTIONS)
     return render_template("_unit_suggestions.html", units=found)
 
@@ -96,7 +99,8 @@ def search():
             found = run_search(db, current_user, query, limit=SEARCH_PAGE + 1, offset=(page - 1) * SEARCH_PAGE)
             return found, bool(found) and more_than_pool(db, current_user, query)
 
-        # The hits depend only on the words, the page and the reader's scope: every unit, or their own.
-        hits, capped = kept_search(db, reader_scope(current_user), query, page, find)
+        # Ranking reads every match of a common word in the district (tens of milliseconds); the hits depend
+        # only on the words, the page and the reader's scope: every unit, or their own.
+        hits, capped = kept().get(db, ("search", query, page), find, scope=reader_scope(current_user))
     return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page,
                            more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL, capped=capped)

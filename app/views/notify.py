@@ -3,10 +3,10 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from .. import notifications as notes
+from ..db import get_db
 from ..reports import NotFound
-from ..users import set_mail_enabled
+from ..users import get_account, set_mail_enabled
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 DEFAULT_BELL_SECONDS = 30
@@ -31,9 +31,9 @@ def index():
     db = get_db()
     page = _page()
     rows, more = notes.list_for(db, current_user.id, page)
-    account = db.execute("SELECT email, mail_enabled FROM users WHERE id = ?", (current_user.id,)).fetchone()
+    account = get_account(db, current_user.id)
     return render_template("notifications/index.html", rows=rows, more=more, page=page,
-                           email=account[0], mail_enabled=bool(account[1]),
+                           email=account["email"], mail_enabled=bool(account["mail_enabled"]),
                            unread=notes.unread_count(db, current_user.id))
 
 

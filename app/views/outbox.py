@@ -3,7 +3,8 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db, mail
+from .. import mail
+from ..db import get_db
 from ..permissions import NotAllowed
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")

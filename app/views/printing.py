@@ -5,77 +5,16 @@ bytes with an ETag; a draft's are made on each request. PDFs are typeset by the 
 sandboxed worker, one (PDF_WORKERS) at a time.
 """
 
-import contextlib
-import functools
-import hashlib
-from importlib.metadata import version
-from pathlib import Path
-
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
 
-from .. import ROOT, audit, clock, get_db
-from ..db import transaction
-from ..docx_export import to_docx
-from ..editions import keep_file, kept_file
+from .. import audit
+from ..db import get_db, transaction
+from ..documents import MIMETYPES, document_file, layout_fingerprint, print_html  # noqa: F401 (print_html: shares)
 from ..printing import Printable, content_disposition, download_name, from_edition, from_report
-from ..render import time_budget
-from ..reports import IMPORT_RENDER_SECONDS, InvalidInput, get_report
+from ..reports import get_report
 
 bp = Blueprint("printing", __name__, url_prefix="/reports/<int:report_id>")
-
-MIMETYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
-def print_html(doc: Printable, pdf: bool = False, public: bool = False, back_links=(), downloads=()) -> str:
-    """The print page's HTML; for the PDF without toolbar and stylesheet link; public: no session."""
-    return render_template("print/report.html", doc=doc, pdf=pdf, public=public, back_links=back_links,
-                           downloads=downloads, printed_at=clock.now())
-
-
-@functools.cache
-def layout_fingerprint() -> str:
-    """What an edition's files look like besides its content: the print stylesheet and templates, the
-    Word and form layout code, the typesetter's version. A kept file made in another layout is made again."""
-    digest = hashlib.sha256(version("weasyprint").encode() + version("python-docx").encode())
-    for path in sorted([ROOT / "static" / "css" / "print.css", ROOT / "app" / "docx_export.py",
-                        ROOT / "app" / "form_render.py", *(ROOT / "templates" / "print").glob("*.html")]):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _make(doc: Printable, fmt: str) -> bytes:
-    """Make the document's PDF or Word file now."""
-    if fmt == "pdf":
-        stylesheet = Path(current_app.static_folder) / "css" / "print.css"
-        return current_app.extensions["pdf_press"].typeset(print_html(doc, pdf=True), str(stylesheet))
-    with time_budget(IMPORT_RENDER_SECONDS):  # an edition's sections are rendered again for Word
-        return to_docx(doc, doc.tables())
-
-
-def document_file(doc: Printable, fmt: str) -> bytes:
-    """The PDF or Word file of a document: an edition's as kept (made on first request), a draft's anew."""
-    if fmt not in MIMETYPES:
-        raise InvalidInput("不支持的导出格式，可选 pdf 或 docx。")
-    # Word files are made in this process from our own data; only PDFs take turns on the press.
-    turn = current_app.extensions["pdf_press"].turn() if fmt == "pdf" else contextlib.nullcontext()
-    if doc.edition is None:
-        with turn:
-            return _make(doc, fmt)
-    db, layout = get_db(), layout_fingerprint()
-    body = kept_file(db, doc.edition, fmt, layout)
-    if body is None:
-        with turn:
-            # Requests that waited for the turn find the file the first one made.
-            body = kept_file(db, doc.edition, fmt, layout)
-            if body is None:
-                body = _make(doc, fmt)
-                keep_file(db, doc.edition, fmt, layout, body)
-    return body
-
 
 def file_response(doc: Printable, fmt: str, fallback: str) -> Response:
     """The document as a PDF or DOCX download with a Chinese file name; an edition's with an ETag."""

@@ -1,11 +1,13 @@
 """Report pages: create, import, read, edit the header, export."""
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
-from .. import get_db
 from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section, open_count
+from ..db import get_db
 from ..editions import list_editions
 from ..exporters import to_json, to_markdown
 from ..importer import parse_bounded
@@ -19,25 +21,18 @@ from ..reports import (
     get_report,
     get_sections,
     standard_outline,
+    unit_choices,
     units_for_new_reports,
     update_header,
     year_to_report,
 )
 from ..reports import create_report as create
-from ..users import UserError, get_or_create_unit
+from ..users import UserError, get_or_create_unit, get_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
-from .fragments import (
-    BLOCK_MARK,
-    all_sections,
-    kept_unit_choices,
-    outline_html,
-    page_around,
-    report_block,
-    section_renderer,
-    this_database,
-)
+from .fragments import all_sections, outline_html, section_renderer
+from .kept import kept
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -58,17 +53,17 @@ def _unit_id(db) -> int:
 
 def _unit_name(db, unit_id: int) -> str:
     """A unit's name, or InvalidInput when there is no such unit."""
-    row = db.execute("SELECT name FROM units WHERE id = ?", (unit_id,)).fetchone()
-    if row is None:
+    unit = get_unit(db, unit_id)
+    if unit is None:
         raise InvalidInput("所选单位不存在，请刷新页面后重选。")
-    return row[0]
+    return unit["name"]
 
 
 def _new_form(error: str | None = None, status: int = 200, existing: int | None = None):
     """The page for creating a report from the standard outline, with what was sent and why it failed
     (`existing`: the report that is already there, linked)."""
     _require_create()
-    units = units_for_new_reports(current_user, kept_unit_choices(get_db()))
+    units = units_for_new_reports(current_user, unit_choices(get_db()))
     return render_template("reports/new.html", error=error, form=request.form, units=units,
                            default_year=year_to_report(), existing=existing), status
 
@@ -107,7 +102,7 @@ def import_report():
     """Import a report (Markdown, text, Word or our JSON): first a preview of the outline, then create."""
     _require_create()
     db = get_db()
-    units = units_for_new_reports(current_user, kept_unit_choices(db))
+    units = units_for_new_reports(current_user, unit_choices(db))
     if request.method == "GET":
         return render_template("reports/import.html", error=None, form={}, units=units)
     fmt = request.form.get("format", "auto")
@@ -166,11 +161,14 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    reader = (this_database(), request.script_root, current_user.id, current_user.role, current_user.unit_id)
-    block = report_block(report, reader, lambda: render_template("reports/_report.html",
-                                                                 **report_context(db, report)))
-    page = render_template("reports/show.html", report=report, report_block=BLOCK_MARK)
-    return Response(page_around(page, block), mimetype="text/html")
+    # The #report block is kept (views/kept.py) for this reader's session until the next write anywhere:
+    # building a long report's block costs ten times serving it. Its forms carry this session's CSRF token,
+    # valid for the whole session (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret.
+    generate_csrf()
+    reader = (current_user.id, current_user.role, current_user.unit_id, session.get("csrf_token"))
+    block = kept().get(db, ("report block", report_id), lambda: Markup(  # noqa: S704 # nosec B704 - our own template's output
+        render_template("reports/_report.html", **report_context(db, report))), scope=reader)
+    return render_template("reports/show.html", report=report, report_html=block)
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])

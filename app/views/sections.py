@@ -3,9 +3,9 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
+from ..db import get_db
 from ..diffing import diff_lines, has_changes
 from ..form_store import placeholder_values
 from ..permissions import can_edit, require_edit
@@ -30,11 +30,6 @@ from .reports import report_context
 bp = Blueprint("sections", __name__, url_prefix="/reports/<int:report_id>")
 
 
-def _is_htmx() -> bool:
-    """Whether htmx asked for a fragment."""
-    return bool(getattr(request, "htmx", False))
-
-
 def _version() -> int:
     """The version the editor started from, as sent by the form."""
     try:
@@ -51,7 +46,7 @@ def _page(report: dict, editing: int | None = None, conflict: dict | None = None
 
 def _document(report: dict):
     """Outline and sections re-rendered after a structure change (or the page without htmx)."""
-    if not _is_htmx():
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report["id"]), code=303)
     return render_template("reports/_document.html", **report_context(get_db(), report))
 
@@ -72,7 +67,7 @@ def show(report_id: int, section_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     section = get_section(db, report_id, section_id)
-    if not _is_htmx():
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"))
     return section_fragment("reports/_section.html", report, section)
 
@@ -84,7 +79,7 @@ def edit(report_id: int, section_id: int):
     report = get_report(db, current_user, report_id)
     require_edit(current_user, report)
     section = get_section(db, report_id, section_id)
-    if not _is_htmx():
+    if not request.htmx:
         return _page(report, editing=section_id)
     # Told first if someone else has it open (advice only: the 409 conflict view is the guarantee).
     others = presence().others(report_id, section_id, current_user.id)
@@ -99,7 +94,7 @@ def menu(report_id: int, section_id: int):
     report = get_report(db, current_user, report_id)
     require_edit(current_user, report)
     section = get_section(db, report_id, section_id)
-    template = "reports/_section_menu.html" if _is_htmx() else "reports/section_menu.html"
+    template = "reports/_section_menu.html" if request.htmx else "reports/section_menu.html"
     return render_template(template, report=report, section=section)
 
 
@@ -128,12 +123,12 @@ def save(report_id: int, section_id: int):
         mine = {"markdown": markdown, "title": title or "", "current": conflict.current}
         if conflict.current is not None:
             mine["diff"] = diff_lines(conflict.current.markdown, markdown.replace("\r\n", "\n"))
-        if not _is_htmx():
+        if not request.htmx:
             return _page(report, editing=section_id, conflict=mine, status=409)
         return render_template("reports/_conflict.html", report=report, section_id=section_id,
                                conflict=mine), 409
     presence().leave(report_id, section_id, current_user.id)
-    if not _is_htmx():
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"),
                         code=303)
     # The checks read the narrative too (required sections, 自评结论, years): refresh them with it.

@@ -1,13 +1,16 @@
 """Share links: manage them on a report; open them without an account at /s/<token>."""
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from .. import get_db
+from ..db import get_db
+from ..editions import latest_number, number_of
 from ..printing import Printable, from_edition, from_report
 from ..reports import STATUS_LABELS, InvalidInput, get_report
-from ..shares import create_share, list_shares, open_share, revoke_share
+from ..shares import ViewCounts, create_share, list_shares, open_share, revoke_share
 from ..users import User
+from .kept import kept
 from .limits import client_address, retry_after, throttles
 from .printing import file_response, print_html
 
@@ -21,11 +24,11 @@ _READER = User(id=0, username="share", display_name="分享链接", role="admin"
 def _page(report: dict, token: str | None = None, status: int = 200, error: str | None = None):
     """The share list of a report, with a newly made link shown once."""
     db = get_db()
+    view_counts().flush(current_app.config["DATABASE"])  # the list shows every view so far
     return render_template(
         "shares/manage.html", report=report, shares=list_shares(db, report["id"]), token=token,
         new_url=url_for("shares.view", token=token, _external=True) if token else None, error=error,
-        latest_edition=db.execute("SELECT max(number) FROM editions WHERE report_id = ?",
-                                  (report["id"],)).fetchone()[0],
+        latest_edition=latest_number(db, report["id"]),
     ), status
 
 
@@ -77,12 +80,13 @@ def not_found_page():
 
 def _shared(token: str) -> tuple[dict, Printable]:
     """What a token shows: its frozen edition, or the live draft marked 草稿; ShareNotFound otherwise."""
+    share = _open(token)
+    return share, _document(share)
+
+
+def _document(share: dict) -> Printable:
+    """The share's frozen edition, or the live draft marked 草稿."""
     db = get_db()
-    if throttles()["share_address"].retry_after(client_address()):
-        raise ShareNotFound  # answered 429: while an address is held back, good links wait too
-    share = open_share(db, token, count_view=request.endpoint == "shares.view")
-    if share is None:
-        raise ShareNotFound
     report = get_report(db, _READER, share["report_id"])
     if share["edition_id"] is None:
         # A draft share: the report as it stands, which since its approval is its latest edition.
@@ -90,16 +94,32 @@ def _shared(token: str) -> tuple[dict, Printable]:
         if doc.edition is None:
             doc.mark = doc.mark or "草稿"
     else:
-        number = db.execute("SELECT number FROM editions WHERE id = ?", (share["edition_id"],)).fetchone()[0]
-        doc = from_edition(db, report, number)
-    return share, doc
+        doc = from_edition(db, report, number_of(db, share["edition_id"]))
+    return doc
+
+
+def _open(token: str) -> dict:
+    """The live share of a token (one indexed read), or ShareNotFound."""
+    if throttles()["share_address"].retry_after(client_address()):
+        raise ShareNotFound  # answered 429: while an address is held back, good links wait too
+    share = open_share(get_db(), token)
+    if share is None:
+        raise ShareNotFound
+    return share
 
 
 @bp.get("/s/<token>")
 def view(token: str):
-    """The shared report, read-only, without an account."""
-    share, doc = _shared(token)
-    return render_template("shares/view.html", doc=doc, token=token, STATUS_LABELS=STATUS_LABELS)
+    """The shared report, read-only, without an account: an edition's page is made once and kept as bytes."""
+    share = _open(token)
+    view_counts().add(current_app.config["DATABASE"], share["id"])
+    if share["edition_id"] is None:  # a draft changes: made for each view
+        return render_template("shares/view.html", doc=_document(share), token=token, STATUS_LABELS=STATUS_LABELS)
+    # The page names its own token in its links, so it is kept per link; an edition never changes.
+    body = kept().get(get_db(), ("share page", share["id"]), lambda: render_template(
+        "shares/view.html", doc=_document(share), token=token, STATUS_LABELS=STATUS_LABELS).encode(),
+        changes=False)
+    return Response(body, mimetype="text/html")
 
 
 @bp.get("/s/<token>/print")
@@ -127,3 +147,28 @@ def share_headers(response):
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+class _NoSessionOnSharePages(SecureCookieSessionInterface):
+    """Share pages have no session: none is read from the cookie, none is written (no Set-Cookie)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/s/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if session.__class__ is self.null_session_class:
+            return None
+        return super().save_session(app, session, response)
+
+
+def install(app: Flask) -> None:
+    """The share pages' view counter and their session handling."""
+    app.extensions["share_views"] = ViewCounts(float(app.config["SHARE_VIEWS_SECONDS"]))
+    app.session_interface = _NoSessionOnSharePages()
+
+
+def view_counts() -> ViewCounts:
+    """This app's share view counter."""
+    return current_app.extensions["share_views"]

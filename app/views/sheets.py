@@ -5,7 +5,7 @@ import json
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
+from ..db import get_db
 from ..form_import import ImportConflict, apply, preview
 from ..form_model import FormInputError, form_from_json, form_to_json
 from ..form_store import load_form

@@ -5,10 +5,9 @@ from typing import NamedTuple
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db
 from ..charts import bar_chart, line_chart
 from ..clock import local
-from ..db import change_count
+from ..db import get_db
 from ..permissions import require_summary
 from ..printing import content_disposition
 from ..reports import NotFound, year_to_report
@@ -26,34 +25,14 @@ from ..summary import (
     year_summary,
 )
 from ..xlsx_export import XLSX_MIMETYPE, summary_workbook
-from .fragments import FragmentCache, this_database
+from .kept import kept
 
 bp = Blueprint("summary", __name__, url_prefix="/summary")
-# A year's rows are kept until any report or unit changes (the triggers count both); each report's score
-# and checks until that report changes, so after one edit only that report is scored and checked again.
-summaries = FragmentCache(8)
-scored_reports = FragmentCache(6000)
-
-
-class _ReportsOf:
-    """The kept scores of one database's reports (tests run many apps in one process)."""
-
-    def __init__(self, database: str):
-        self.database = database
-
-    def get(self, key):
-        """A kept Scored, or None."""
-        return scored_reports.get((self.database, *key))
-
-    def put(self, key, value) -> None:
-        """Keep a Scored."""
-        scored_reports.put((self.database, *key), value)
 
 
 def kept_summary(db, year: int) -> list:
-    """Every unit's row of the year, kept until a report or a unit changes."""
-    key = (this_database(), change_count(db, "reports"), change_count(db, "units"), year)
-    return summaries.kept(key, lambda: year_summary(db, year, _ReportsOf(this_database())))
+    """Every unit's row of the year (each report scored and checked), kept until the next write."""
+    return kept().get(db, ("summary", year), lambda: year_summary(db, year))
 
 
 def _choices() -> dict:

@@ -3,10 +3,19 @@
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db, mail
-from ..comments import add_comment, comments_by_section, form_rows, open_count, resolve_comment
+from .. import mail
+from ..comments import (
+    add_comment,
+    comment_place,
+    comments_by_section,
+    form_rows,
+    markers_of_event,
+    open_count,
+    resolve_comment,
+)
 from ..comments import can_comment as may_comment
 from ..comments import can_reply as may_reply
+from ..db import get_db
 from ..diffing import diff_lines
 from ..editions import get_edition, verify
 from ..reports import InvalidInput, get_report, get_sections
@@ -35,7 +44,7 @@ def transition(report_id: int, action: str):
     text = request.form.get("reason" if action in ("return", "reopen") else "opinion", "")
     perform(db, report_id, current_user, action, text, section_ids, mail=mail.configured(current_app.config),
             form_rows=tuple(request.form.getlist("form_rows")))
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id), code=303)
     report = get_report(db, current_user, report_id)
     return render_template("reports/_report.html", **report_context(db, report))
@@ -50,7 +59,7 @@ def comment(report_id: int):
     form_row = request.form.get("form_row", "").strip() or None
     add_comment(db, report, current_user, request.form.get("body", ""), section_id, parent_id,
                 mail=mail.configured(current_app.config), form_row=form_row)
-    if request.form.get("panel") and request.headers.get("HX-Request"):
+    if request.form.get("panel") and request.htmx:
         # From the form's own 提意见: the row may have had no thread yet, so the whole panel comes back.
         from .form import form_comments_context
 
@@ -69,13 +78,9 @@ def resolve(report_id: int, comment_id: int):
     db = get_db()
     report = get_report(db, current_user, report_id)
     resolve_comment(db, report, current_user, comment_id)
-    section_id, event_id, form_row = db.execute(
-        "SELECT section_id, event_id, form_row FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    section_id, event_id, form_row = comment_place(db, comment_id)
     # Resolving a return reason also resolved its markers beside sections and form rows: refresh those too.
-    also = [row[0] or row[1] for row in db.execute(
-        "SELECT DISTINCT section_id, form_row FROM comments WHERE event_id = ?"
-        " AND (section_id IS NOT NULL OR form_row IS NOT NULL)",
-        (event_id,))] if event_id and section_id is None and form_row is None else []
+    also = markers_of_event(db, event_id) if event_id and section_id is None and form_row is None else []
     return _comments_response(db, report, section_id, form_row=form_row, also=also)
 
 
@@ -84,9 +89,8 @@ def _comments_response(db, report: dict, section_id: int | None, parent_id: int 
     """The comment block of one section, form row or the report re-rendered (with the form's comment panel when
     a form row's changed), or the page without htmx."""
     if parent_id is not None:
-        section_id, form_row = db.execute("SELECT section_id, form_row FROM comments WHERE id = ?",
-                                          (parent_id,)).fetchone()
-    if not request.headers.get("HX-Request"):
+        section_id, _, form_row = comment_place(db, parent_id)
+    if not request.htmx:
         anchor = f"section-{section_id}" if section_id else "form-comments" if form_row else "report-comments"
         return redirect(url_for("reports.show", report_id=report["id"], _anchor=anchor), code=303)
     threads = comments_by_section(db, report["id"])

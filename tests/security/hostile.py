@@ -6,7 +6,6 @@ server of the browser test alike. check_html() is the server-side judgement of o
 test runs the same rules on the live DOM.
 """
 
-import functools
 import re
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from app.sections import add_section, save_section
 from app.shares import create_share
 from app.users import create_unit, create_user, get_user
 from app.workflow import perform
+from tests.passwords import CHEAP_HASH
 from tests.security.xss_payloads import LEAKS, MARKER, PAYLOADS, packed, products
 
 HOSTILE_PASSWORD = "hostile-pass-42"
@@ -74,16 +74,10 @@ def _chunks(texts: list[str], limit: int, separator: str = "\n\n") -> list[str]:
 
 def plant(db) -> Planted:
     """Write every payload into every user-writable text of a database holding the sample report."""
-    import app.users
-
-    real_hash = app.users.generate_password_hash
-    # Hundreds of accounts: a cheap hash (the login check reads any werkzeug method).
-    app.users.generate_password_hash = functools.partial(real_hash, method="pbkdf2:sha256:1000")
     db.execute("PRAGMA synchronous = OFF")  # a test database: thousands of small commits
     try:
         return _plant(db)
     finally:
-        app.users.generate_password_hash = real_hash
         db.execute("PRAGMA synchronous = FULL")
 
 
@@ -128,13 +122,13 @@ def _plant(db) -> Planted:
 
     # Comments by the reviewer; replies and revisions by users whose names are payloads.
     reviewer = get_user(db, create_user(db, "hostile-reviewer", "reviewer", HOSTILE_PASSWORD,
-                                        display_name="审核人", unit_id=unit_id))
+                                        display_name="审核人", unit_id=unit_id, method=CHEAP_HASH))
     threads = [add_comment(db, report(), reviewer, body, batch) for body in _chunks(texts, 5000)]
     threads.append(add_comment(db, report(), reviewer, _chunks(texts, 5000)[0]))
     for index, name in enumerate(packed(50)):
         username = f"hostile{index}"
         user = get_user(db, create_user(db, username, "editor", HOSTILE_PASSWORD, display_name=name,
-                                        unit_id=unit_id))
+                                        unit_id=unit_id, method=CHEAP_HASH))
         planted.users.append(username)
         version = db.execute("SELECT version FROM sections WHERE id = ?", (names,)).fetchone()[0]
         save_section(db, report(), user, names, f"第 {index} 次修改", version)
@@ -143,7 +137,7 @@ def _plant(db) -> Planted:
         username = payload.text
         if len(username) <= 50 and not any(ch.isspace() for ch in username) and "\x00" not in username:
             create_user(db, username, "viewer", HOSTILE_PASSWORD, display_name=f"用户名载荷{payload.n}",
-                        unit_id=unit_id)
+                        unit_id=unit_id, method=CHEAP_HASH)
             planted.odd_usernames.append(username)
 
     # Share links with hostile notes; the draft link is the one the browser opens.
