@@ -19,6 +19,63 @@
     box.appendChild(div);
   }
 
+  // One accessible confirmation for the whole site (#19), instead of window.confirm: a native <dialog> opened
+  // with showModal(), so the browser makes the rest of the page inert (Tab stays inside) and Escape closes it.
+  // The question up to its first ？ is the heading that names the dialog; the rest explains. As the WAI-ARIA
+  // alert dialog and GOV.UK advise, a destructive action starts on 取消; closing gives the focus back to
+  // whatever opened the dialog. Resolves true for 确定.
+  function askToConfirm(question, destructive) {
+    var opener = document.activeElement;
+    var split = /^([^？?]*[？?])\s*([\s\S]*)$/.exec(question);
+    var box = document.createElement("dialog");
+    box.className = "confirm-dialog";
+    box.setAttribute("role", "alertdialog");
+    box.setAttribute("aria-labelledby", "confirm-dialog-title");
+    var heading = document.createElement("h2");
+    heading.id = "confirm-dialog-title";
+    heading.textContent = split ? split[1] : question;
+    box.appendChild(heading);
+    if (split && split[2]) {
+      var text = document.createElement("p");
+      text.id = "confirm-dialog-text";
+      text.textContent = split[2];
+      box.setAttribute("aria-describedby", text.id);
+      box.appendChild(text);
+    }
+    var actions = document.createElement("div");
+    actions.className = "confirm-actions";
+    var yes = document.createElement("button");
+    yes.type = "button";
+    yes.className = destructive ? "danger" : "primary";
+    yes.textContent = "确定";
+    var no = document.createElement("button");
+    no.type = "button";
+    no.textContent = "取消";
+    actions.append(yes, no);  // the positive action first, as everywhere on the site
+    box.appendChild(actions);
+    document.body.appendChild(box);
+    return new Promise(function (resolve) {
+      yes.addEventListener("click", function () { box.close("ok"); });
+      no.addEventListener("click", function () { box.close("cancel"); });
+      // The page behind is inert already; without this wrap Tab past the last button would leave for the
+      // browser's own toolbar before coming back.
+      box.addEventListener("keydown", function (event) {
+        if (event.key !== "Tab") { return; }
+        var first = yes, last = no;
+        if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+        else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+      });
+      box.addEventListener("close", function () {
+        box.remove();
+        if (opener && opener !== document.body && document.contains(opener)) { opener.focus(); }
+        resolve(box.returnValue === "ok");
+      });
+      box.showModal();
+      (destructive ? no : yes).focus();
+    });
+  }
+  window.askToConfirm = askToConfirm;
+
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
@@ -40,27 +97,30 @@
     }
   });
 
-  // Cancelling an edit, or a structure change that re-renders the whole document,
-  // asks before throwing away unsaved text.
+  // Every hx-confirm asks through the site's dialog; cancelling an edit, or a structure change that re-renders
+  // the whole document, asks before throwing away unsaved text. Deleting and discarding are destructive.
   document.addEventListener("htmx:confirm", function (event) {
     var elt = event.detail.elt;
-    var question = null;
+    var question = null, destructive = false;
     if (elt.hasAttribute("data-discard")) {
       var form = elt.closest("form[data-guard]");
-      if (form && form.dataset.dirty === "1") { question = "您有尚未保存的修改，确定放弃吗？"; }
+      if (form && form.dataset.dirty === "1") { question = "您有尚未保存的修改，确定放弃吗？"; destructive = true; }
     } else {
+      question = event.detail.question || null;
+      destructive = !!(question && elt.querySelector && elt.querySelector("button.danger"));
       // A swap whose target holds a dirty editor (other than the one sending) would lose it.
       var target = event.detail.target;
       var dirty = target && target.matches && (target.matches('form[data-guard][data-dirty="1"]') ? target :
         target.querySelector('form[data-guard][data-dirty="1"]'));
       if (dirty && !dirty.contains(elt)) {
-        question = (event.detail.question ? event.detail.question + "\n\n" : "") +
+        question = (question ? question + "\n\n" : "") +
           "注意：正在编辑的部分有尚未保存的修改，继续此操作将丢失这些修改。确定继续吗？";
+        destructive = true;
       }
     }
     if (question === null) { return; }
     event.preventDefault();
-    if (window.confirm(question)) { event.detail.issueRequest(true); }
+    askToConfirm(question, destructive).then(function (yes) { if (yes) { event.detail.issueRequest(true); } });
   });
 
   // Ctrl+S (Cmd+S) saves the section being edited instead of saving the web page.
@@ -78,9 +138,13 @@
     }
     // 取消 on a new, never saved row of the 自评表: nothing to fetch, just take the row away.
     if (event.target.matches("[data-remove-row]")) {
+      var row = event.target.closest("tr");
       var form = event.target.closest("form[data-guard]");
-      if (form && form.dataset.dirty === "1" && !window.confirm("您有尚未保存的修改，确定放弃吗？")) { return; }
-      event.target.closest("tr").remove();
+      if (form && form.dataset.dirty === "1") {
+        askToConfirm("您有尚未保存的修改，确定放弃吗？", true).then(function (yes) { if (yes) { row.remove(); } });
+      } else {
+        row.remove();
+      }
     }
   });
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.livesrv import answers_200, free_port
 
@@ -136,3 +136,13 @@ def login(server, browser):
     yield _login
     for page in pages:
         page.context.close()
+
+
+def answer_confirm(page, answer: str = "确定") -> str:
+    """Answer the site's confirmation dialog (askToConfirm in static/js/app.js); returns the question it asked."""
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    question = dialog.inner_text()
+    dialog.get_by_role("button", name=answer, exact=True).click()
+    expect(dialog).to_have_count(0)
+    return question

@@ -56,7 +56,8 @@ def _prepare(path: str) -> tuple[dict, dict, int]:
         unit_id = db.execute("SELECT id FROM units WHERE name = ?", (UNIT,)).fetchone()[0]
         create_user(db, "viewer", "viewer", PASSWORDS["viewer"], "只读丁", unit_id)
         ids = {"draft": 1}
-        for offset, state in enumerate(("submitted", "reviewed", "approved", "returned", "keyboard"), start=1):
+        for offset, state in enumerate(("submitted", "reviewed", "approved", "returned", "keyboard", "dialog"),
+                                       start=1):
             ids[state] = clone_report(db, users["admin"], 1, 2024 + offset)
         section = get_sections(db, ids["returned"])[0].id
         for state, steps in {"submitted": ["submit"], "reviewed": ["submit", "pass"],
@@ -339,6 +340,10 @@ def decide_by_keyboard(page, label: str) -> None:
     press_on(page, summary)
     expect(page.locator("#workflow details[open] textarea")).to_be_focused()  # the form takes the focus in
     press_on(page, page.locator("#workflow").get_by_role("button", name=f"确认{label}"))
+    # The site's confirmation dialog takes the focus in, onto 确定 (a decision is not a deletion).
+    expect(page.get_by_role("alertdialog").get_by_role("button", name="确定")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
 
 
 def keyboard_person(browser, site, username):
@@ -430,3 +435,55 @@ def test_the_whole_workflow_by_keyboard_alone(browser, site):
     finally:
         for page in (editor, reviewer, approver):
             page.context.close()
+
+
+def test_confirmation_dialog_traps_and_returns_the_focus(browser, site):
+    """Deleting a section asks in the site's own modal dialog, never window.confirm: the question names it, the
+    focus starts on 取消, Tab and Shift+Tab stay inside, Escape closes it and the focus is back on 删除;
+    取消 deletes nothing, 确定 deletes; axe finds nothing in the open dialog."""
+    page, audit, natives = person(browser, site, "editor"), Audit(), []
+    page.on("dialog", lambda dialog: (natives.append(dialog.type), dialog.dismiss()))
+    try:
+        page.goto(f"/reports/{site.ids['dialog']}")
+        section = page.locator("#document .section").last
+        sid, title = section.get_attribute("id"), section.locator(".section-title").inner_text()
+        menu = section.locator(".section-tools details.menu")
+        press_on(page, menu.locator("summary"))
+        delete = menu.get_by_role("button", name="删除")
+        expect(delete).to_be_visible()
+        press_on(page, delete)
+        dialog = page.get_by_role("alertdialog", name=re.compile("确定删除"))
+        expect(dialog).to_be_visible()
+        assert f"确定删除“{title.split()[0]}”" in dialog.get_by_role("heading").inner_text()
+        yes, no = dialog.get_by_role("button", name="确定"), dialog.get_by_role("button", name="取消")
+        expect(no).to_be_focused()  # a destructive action starts on the safe answer
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "confirm-dialog-1366.png"))
+        audit.check(page, "confirmation dialog open")
+        for key, there in (("Tab", yes), ("Tab", no), ("Tab", yes), ("Shift+Tab", no), ("Shift+Tab", yes)):
+            page.keyboard.press(key)
+            expect(there).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+        expect(delete).to_be_focused()  # back where the person was
+        expect(page.locator(f"#{sid}")).to_have_count(1)
+
+        page.keyboard.press("Enter")
+        expect(no).to_be_focused()
+        page.keyboard.press("Enter")  # 取消
+        expect(dialog).to_have_count(0)
+        expect(delete).to_be_focused()
+        page.wait_for_timeout(300)
+        expect(page.locator(f"#{sid}")).to_have_count(1)
+
+        page.keyboard.press("Enter")
+        expect(no).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(yes).to_be_focused()
+        page.keyboard.press("Enter")  # 确定
+        expect(page.locator(f"#{sid}")).to_have_count(0)
+        assert active(page)["tag"] != "BODY"
+    finally:
+        page.context.close()
+    assert natives == []
+    assert not audit.problems, "\n".join(audit.problems)

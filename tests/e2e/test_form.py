@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import answer_confirm
+
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -115,9 +117,9 @@ def test_the_checks_panel_follows_the_form(login):
     save_row(page, row_id)
     expect(checks.locator("summary")).to_contain_text("1 个错误")
     expect(checks).to_contain_text("分值合计为 105 分")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#workflow summary", has_text="提交审核").click()
     page.locator("#workflow").get_by_role("button", name="确认提交审核", exact=True).click()
+    answer_confirm(page)
     expect(page.locator("#messages")).to_contain_text("提交前检查发现 1 个错误")
     expect(page.locator("#status-badge")).to_have_text("草稿")
     row_id = open_row(page, "结转结余率")

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from app import SAMPLE_REPORT
+from tests.e2e.conftest import answer_confirm
 
 pytestmark = pytest.mark.e2e
 
@@ -30,9 +31,9 @@ def import_and_approve(page) -> str:
     page.wait_for_url(re.compile(r"/reports/\d+$"))
     path = "/reports/" + page.url.rsplit("/", 1)[1]
     for button, state in (("提交审核", "待审核"), ("审核通过", "待审批"), ("审批定稿", "已定稿")):
-        page.once("dialog", lambda dialog: dialog.accept())
         page.locator("#workflow summary", has_text=button).click()
         page.locator("#workflow").get_by_role("button", name=f"确认{button}", exact=True).click()
+        answer_confirm(page)
         expect(page.locator("#status-badge")).to_have_text(state)
     return path
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import answer_confirm
+
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -160,12 +162,9 @@ def test_leaving_with_unsaved_edit_asks_first(login):
     assert_not_reloaded(page)
     assert textarea.input_value().endswith("尚未保存的补充")
 
-    # Cancelling the edit asks too (window.confirm); dismissing keeps the editor open.
+    # Cancelling the edit asks too (the site's dialog); 取消 there keeps the editor open.
     page.locator(f"#section-{sid}").get_by_role("button", name="取消").click()
-    deadline = time.monotonic() + 5
-    while len(dialogs) < 2 and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert dialogs[1][0] == "confirm" and "尚未保存" in dialogs[1][1], dialogs
+    assert "尚未保存" in answer_confirm(page, "取消")
     page.wait_for_timeout(300)
     expect(page.locator(f"#section-{sid}.editing")).to_be_visible()
     assert textarea.input_value().endswith("尚未保存的补充")
@@ -198,12 +197,12 @@ def test_add_and_delete_subsection_renumbers_outline(login):
     child = section_id(page, "1.结构测试小节")
     expect(page.locator(f"#section-{child} .section-title")).to_have_text("1.结构测试小节")
 
-    page.once("dialog", lambda dialog: dialog.accept())
     new_section = page.locator(f"#section-{child}")
     new_section.hover()
     new_menu = new_section.locator(".section-tools details.menu")
     new_menu.locator("summary").click()
     new_menu.get_by_role("button", name="删除").click()
+    assert "结构测试小节" in answer_confirm(page)
 
     expect(page.locator(f"#section-{child}")).to_have_count(0)
     expect(outline).not_to_contain_text("结构测试小节")
@@ -235,36 +234,20 @@ def test_structure_change_does_not_silently_discard_open_edit(login):
     textarea.click()
     page.keyboard.press("Control+End")
     page.keyboard.type("不能悄悄丢失的文字")
-    dialogs = []
-    answer = {"accept": False}
-
-    def handle(dialog):
-        dialogs.append((dialog.type, dialog.message))
-        if answer["accept"]:
-            dialog.accept()
-        else:
-            dialog.dismiss()
-
-    page.on("dialog", handle)
     editor = page.locator(f"#section-{sid}.editing textarea[name=markdown]")
     try:
         # Refused: nothing moves and the unsaved text stays in its editor.
         _move(page, "（一）部门整体支出绩效目标", "下移")
-        deadline = time.monotonic() + 3
-        while not dialogs and outline_texts(page) == before and time.monotonic() < deadline:
-            page.wait_for_timeout(50)
+        assert "尚未保存" in answer_confirm(page, "取消")
         page.wait_for_timeout(200)
         expect(editor).to_have_count(1, timeout=500)
         assert editor.input_value().endswith("不能悄悄丢失的文字")
         assert outline_texts(page) == before
-        assert [kind for kind, _ in dialogs] == ["confirm"], dialogs
-        assert "尚未保存" in dialogs[0][1]
 
         # Agreed: the move goes through (the user chose to drop the text).
-        answer["accept"] = True
         _move(page, "（一）部门整体支出绩效目标", "下移")
+        answer_confirm(page)
         expect(page.locator("#outline li").nth(1)).to_have_text("（一）自评结论")
-        assert len(dialogs) == 2, dialogs
     finally:
         if outline_texts(page) != before:  # the move went through: put the section back
             _move(page, "（二）部门整体支出绩效目标", "上移")

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import answer_confirm
+
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -55,20 +57,13 @@ def edit_section(page, sid: str, text: str) -> None:
 
 
 def click_confirmed(page, button: str, opinion: str | None = None) -> list[str]:
-    """Open a workflow decision, write its opinion if given, confirm it and accept the dialog; returns its message."""
-    messages = []
-
-    def accept(dialog):
-        messages.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
+    """Open a workflow decision, write its opinion if given, confirm it and answer 确定; returns the question."""
     workflow = page.locator("#workflow")
     workflow.locator("summary", has_text=button).click()
     if opinion is not None:
         workflow.locator("form.opinion-form textarea[name=opinion]").fill(opinion)
     workflow.get_by_role("button", name=f"确认{button}", exact=True).click()
-    return messages
+    return [answer_confirm(page)]
 
 
 def expect_status(page, label: str) -> None:
