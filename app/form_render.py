@@ -139,23 +139,74 @@ def _cell(tag: str, text: str, classes: list[str], span: int = 1) -> str:
     return f"<{tag}{attrs}>{html.escape(text).replace(chr(10), '<br>')}</{tag}>"
 
 
+# A run of merged cells taller than this many printed lines is split into chunks that each carry their own label:
+# a chunk keeps together on one page (print.css), so a continuation page never shows a blank merged cell (#19).
+# About a third of a landscape page, so keeping a chunk whole never leaves much of a page empty.
+CHUNK_LINES = 8
+# Roughly how many characters of each column fit on one printed line (10.5 pt on the landscape page).
+_LINE_CHARS = {2: 12, 4: 8, 5: 8, 8: 18}
+
+
+def _printed_lines(row: list[str]) -> int:
+    """About how many lines a row takes when printed: its tallest cell."""
+    return max(sum(-(-len(part) // _LINE_CHARS.get(column, 6)) or 1 for part in text.split("\n"))
+               for column, text in enumerate(row))
+
+
+def _chunks(table: FormTable) -> list[list[int]]:
+    """Row indexes in groups that print together: each run of the first merge column, cut at a change of the
+    second where a chunk would pass CHUNK_LINES, and a run of the second longer than that cut by lines."""
+    if not table.merge_columns:
+        return [list(range(len(table.rows)))] if table.rows else []
+    columns = table.merge_columns[:2]
+    runs: list[list[int]] = []  # rows with the same labels in the merge columns
+    for index, row in enumerate(table.rows):
+        if runs and all(table.rows[runs[-1][0]][c] == row[c] for c in columns):
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    chunks: list[list[int]] = []
+    lines = 0
+    for run in runs:
+        same_first = chunks and table.rows[chunks[-1][0]][columns[0]] == table.rows[run[0]][columns[0]]
+        run_lines = sum(_printed_lines(table.rows[i]) for i in run)
+        if not (same_first and lines + run_lines <= CHUNK_LINES):
+            chunks.append([])
+            lines = 0
+        for index in run:
+            height = _printed_lines(table.rows[index])
+            if chunks[-1] and lines + height > CHUNK_LINES and lines + run_lines > CHUNK_LINES:
+                chunks.append([])
+                lines = 0
+            chunks[-1].append(index)
+            lines += height
+    return chunks
+
+
 def table_html(table: FormTable) -> str:
-    """One table as escaped HTML with the print classes (table.form-table.form-<kind>)."""
+    """One table as escaped HTML with the print classes (table.form-table.form-<kind>); a table with merged
+    cells has one tbody per chunk of rows that prints together (merge-group), each with its own labels."""
     classes = f"form-table form-{table.kind}" + (" wide" if table.wide else "")
     head = "".join(_cell("th", text, []) for text in table.header)
-    body = []
-    spans = row_spans(table)
-    for index, row in enumerate(table.rows):
-        cells = []
-        for column, text in enumerate(row):
-            if spans[index][column] == 0:
-                continue
-            cell_classes = ["num"] if column in table.numeric_columns else []
-            cells.append(_cell("td", text, cell_classes, spans[index][column]))
-        row_class = ' class="total-row"' if index in table.emphasis_rows else ""
-        body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
+    bodies = []
+    for chunk in _chunks(table):
+        part = FormTable(table.kind, table.title, table.header, [table.rows[i] for i in chunk],
+                         merge_columns=table.merge_columns)
+        spans = row_spans(part)
+        body = []
+        for offset, index in enumerate(chunk):
+            cells = []
+            for column, text in enumerate(table.rows[index]):
+                if spans[offset][column] == 0:
+                    continue
+                cell_classes = ["num"] if column in table.numeric_columns else []
+                cells.append(_cell("td", text, cell_classes, spans[offset][column]))
+            row_class = ' class="total-row"' if index in table.emphasis_rows else ""
+            body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
+        group = ' class="merge-group"' if table.merge_columns else ""
+        bodies.append(f"<tbody{group}>{''.join(body)}</tbody>")
     return (f'<table class="{classes}"><caption>{html.escape(table.title)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"<thead><tr>{head}</tr></thead>{''.join(bodies) or '<tbody></tbody>'}</table>")
 
 
 def form_html(form: dict | None, score: dict | None, unit: str = "", year: int | None = None) -> str:

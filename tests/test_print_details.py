@@ -7,10 +7,13 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from app.form_render import FormTable, table_html
+from app.form_store import add_row, form_json
 from app.reports import get_report, get_sections
 from app.sections import save_section
 from app.typeset import close_cjk_gaps, tighten_html
 from app.users import get_user
+from tests.test_printing import approve
 
 PASTED = "2024年，本会入选全市 2024 年度无障碍环境建设示范单位，新增 ABC 项目 12 个，覆盖率 98 %。"
 PRINT_CSS = Path(__file__).resolve().parents[1] / "static" / "css" / "print.css"
@@ -56,6 +59,92 @@ def test_watermark_is_drawn_from_its_attribute_and_hidden_from_screen_readers(au
 def test_print_rules_keep_headers_with_rows_and_the_closing_line_with_the_text():
     css = re.sub(r"\s+", " ", PRINT_CSS.read_text(encoding="utf-8"))
     assert "caption, thead, thead tr { break-after: avoid;" in css
-    assert "tbody tr:first-child { break-before: avoid;" in css
+    assert "thead + tbody tr:first-child { break-before: avoid;" in css
+    assert ".form-doc tbody.merge-group { break-inside: avoid;" in css
     assert ".document-body tr, .form-doc tr { page-break-inside: avoid; break-inside: avoid; }" in css
     assert ".doc-end { break-before: avoid;" in css
+
+
+# A long 绩效指标 table: groups longer than a landscape page, some rows several lines tall.
+# Labels of their own, so that finding them on a page is not luck.
+LONG_GROUPS = [("长表产出甲", "数量乙一", 14, ""),
+               ("长表产出甲", "质量乙二", 9,
+                "因部分项目受场地改造影响延期，已于次年一季度完成；今后加强计划管理，按季度跟踪进度。"),
+               ("长表效益丙", "社会效益丁", 16, "受服务对象需求变化影响。改进措施：加强需求调研。"),
+               ("长表满意戊", "满意程度己", 5, "")]
+HEADER_END = "偏差原因分析及改进措施"  # the last cell of the 绩效指标 header row
+
+
+def _lengthen_indicators(db, report_id: int) -> dict[str, str]:
+    """Add 44 indicators in long 一级/二级 groups; returns each new indicator's name → its 一级指标."""
+    admin = get_user(db, 1)
+    report, level1_of = get_report(db, admin, report_id), {}
+    for level1, level2, count, reason in LONG_GROUPS:
+        for _ in range(count):
+            name = f"长表指标{len(level1_of) + 1:02d}"
+            add_row(db, report, admin, "indicators", {
+                "level1": level1, "level2": level2, "name": name, "kind": "quantitative", "direction": ">=",
+                "unit": "人", "target": "100", "actual": "98", "weight": "1", "reason": reason})
+            level1_of[name] = level1
+    return level1_of
+
+
+def _page_texts(data: bytes) -> list[str]:
+    """Each page's text, white space removed (pypdf spaces CJK glyphs apart)."""
+    return [re.sub(r"\s+", "", page.extract_text()) for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def _assert_print_rules(pages: list[str], closing: str, level1_of: dict[str, str]) -> None:
+    """The header row of the 绩效指标 table has a data row after it on its page; every indicator row on a page
+    has its 一级指标 label on that page; the closing line shares the last page with the document's end."""
+    # The rows of the 绩效指标 table on a page follow its header row (repeated on every page it runs over) and
+    # end where the 自评得分 table begins.
+    rows = {number: text.split(HEADER_END, 1)[1].split("自评得分预算执行得分", 1)[0]
+            for number, text in enumerate(pages) if HEADER_END in text}
+    assert rows, "the 绩效指标 table was not found"
+    for number, text in rows.items():
+        assert any(name in text for name in level1_of), f"page {number + 1}: the header row without a row after it"
+        for name, level1 in level1_of.items():
+            if name in text:
+                assert level1 in text.replace(name, ""), f"page {number + 1}: {name} without its 一级指标 {level1}"
+    last = re.sub(r"—\d+—$", "", pages[-1])
+    assert closing in last
+    assert last.replace(closing, "").strip(), "the closing line stands alone on the last page"
+
+
+def _all_indicators(db, report_id: int) -> dict[str, str]:
+    """Every indicator of the report: name → 一级指标."""
+    form, _ = form_json(db, report_id)
+    return {i["name"]: i["level1"] for i in form["indicators"]}
+
+
+def test_sample_report_pdf_keeps_the_header_with_rows_and_the_closing_line_with_the_text(auth, app, db):
+    report_id = app.config["SAMPLE_ID"]
+    auth.login()
+    pages = _page_texts(auth.get(f"/reports/{report_id}/export.pdf").data)
+    _assert_print_rules(pages, "本稿为草稿，未经审批定稿", _all_indicators(db, report_id))
+    approve(db, report_id)  # the edition ends with its version and hash
+    pages = _page_texts(auth.get(f"/reports/{report_id}/editions/1/export.pdf").data)
+    _assert_print_rules(pages, "内容哈希（SHA-256）", _all_indicators(db, report_id))
+
+
+def test_long_indicator_table_repeats_its_labels_on_every_page_and_keeps_the_rules(auth, app, db):
+    report_id = app.config["SAMPLE_ID"]
+    _lengthen_indicators(db, report_id)
+    auth.login()
+    pages = _page_texts(auth.get(f"/reports/{report_id}/export.pdf").data)
+    with_rows = [text for text in pages if "长表指标" in text]
+    assert len(with_rows) >= 2, "the table should run over several pages"
+    _assert_print_rules(pages, "本稿为草稿，未经审批定稿", _all_indicators(db, report_id))
+
+
+def test_long_merged_runs_print_in_chunks_that_each_carry_their_labels():
+    rows = [["产出指标", "数量指标", f"指标{n}", "定量", "≥1", "1", "1", "1", ""] for n in range(20)]
+    rows += [["产出指标", "质量指标", "合格率", "定量", "≥90%", "95%", "5", "5", ""]]
+    table = FormTable("indicators", "绩效指标完成情况", ["一级指标"] * 9, rows, merge_columns=(0, 1))
+    bodies = table_html(table).split('<tbody class="merge-group">')[1:]
+    assert len(bodies) == 3  # 8 + 8 + (4 数量 with the 质量 row: one 一级 run, cut where it passes 8 lines)
+    for body in bodies:
+        first = re.search(r"<tr>(.*?)</tr>", body).group(1)
+        assert first.startswith('<td rowspan="') and "产出指标</td>" in first.split("</td>", 1)[0] + "</td>"
+    assert sum(body.count("<tr") for body in bodies) == 21
