@@ -140,10 +140,17 @@
     if (event.target.matches("[data-remove-row]")) {
       var row = event.target.closest("tr");
       var form = event.target.closest("form[data-guard]");
-      if (form && form.dataset.dirty === "1") {
-        askToConfirm("您有尚未保存的修改，确定放弃吗？", true).then(function (yes) { if (yes) { row.remove(); } });
-      } else {
+      // The focus was on the row's 取消: it goes to the row beside, not to <body>.
+      var drop = function () {
+        var near = row.previousElementSibling || row.nextElementSibling;
         row.remove();
+        var button = near && near.querySelector("button, summary");
+        if (button) { button.focus(); }
+      };
+      if (form && form.dataset.dirty === "1") {
+        askToConfirm("您有尚未保存的修改，确定放弃吗？", true).then(function (yes) { if (yes) { drop(); } });
+      } else {
+        drop();
       }
     }
   });

@@ -440,7 +440,7 @@ def test_the_whole_workflow_by_keyboard_alone(browser, site):
 def test_confirmation_dialog_traps_and_returns_the_focus(browser, site):
     """Deleting a section asks in the site's own modal dialog, never window.confirm: the question names it, the
     focus starts on 取消, Tab and Shift+Tab stay inside, Escape closes it and the focus is back on 删除;
-    取消 deletes nothing, 确定 deletes; axe finds nothing in the open dialog."""
+    取消 deletes nothing, 确定 deletes; axe finds nothing in the open dialog. A new row's 取消 asks the same way."""
     page, audit, natives = person(browser, site, "editor"), Audit(), []
     page.on("dialog", lambda dialog: (natives.append(dialog.type), dialog.dismiss()))
     try:
@@ -482,7 +482,24 @@ def test_confirmation_dialog_traps_and_returns_the_focus(browser, site):
         expect(yes).to_be_focused()
         page.keyboard.press("Enter")  # 确定
         expect(page.locator(f"#{sid}")).to_have_count(0)
-        assert active(page)["tag"] != "BODY"
+        # The focus follows the re-rendered document once htmx settles it (not left on <body>).
+        page.wait_for_function("() => document.activeElement && document.activeElement !== document.body",
+                               timeout=3000)
+
+        # A new, never saved row of the 自评表: its 取消 with typed text asks the same way; 确定 takes the row away.
+        page.locator("tr[id^=ind-]").first.locator("details.menu summary").click()
+        page.locator("tr[id^=ind-]").first.get_by_role("button", name="在下方插入").click()
+        new = page.locator("tr.row-edit")
+        expect(new).to_have_count(1)
+        new.locator("input[name=name]").fill("未保存的新指标")
+        new.get_by_role("button", name="取消").click()
+        dialog = page.get_by_role("alertdialog", name=re.compile("尚未保存"))
+        expect(dialog.get_by_role("button", name="取消")).to_be_focused()
+        dialog.get_by_role("button", name="确定").click()
+        expect(new).to_have_count(0)
+        # The focus lands on the row above (its 编辑), not on <body>.
+        page.wait_for_function("() => document.activeElement && document.activeElement.closest('tr[id^=ind-]')",
+                               timeout=3000)
     finally:
         page.context.close()
     assert natives == []
