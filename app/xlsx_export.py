@@ -114,8 +114,10 @@ def _stream(workbook: Workbook, title: str, headers: tuple[str, ...], lines: lis
         sheet.append(out)
 
 
-def summary_workbook(rows: list, year: int, zone: str = "Asia/Shanghai") -> bytes:
-    """Sheet 1 汇总: one row per unit; sheet 2 指标明细: every indicator of every unit with a report."""
+def summary_workbook(rows: list, indicators: dict[int, list], year: int, zone: str = "Asia/Shanghai") -> bytes:
+    """Sheet 1 汇总: one row per unit; sheet 2 指标明细: every indicator of every unit with a report.
+
+    `indicators`: report id → its (indicator, score) pairs (summary.indicator_scores)."""
     # Streamed (write-only): a district's thousand units and fifteen thousand indicators in a few seconds.
     workbook = Workbook(write_only=True)
     lines = [[row.unit_name, row.status_label, local(row.updated_at, zone) if row.updated_at else "",
@@ -124,23 +126,22 @@ def summary_workbook(rows: list, year: int, zone: str = "Asia/Shanghai") -> byte
               row.errors if row.report_id else None, row.warnings if row.report_id else None,
               row.report_id, row.title] for row in rows]
     _stream(workbook, "汇总", SUMMARY_HEADERS, lines, {4: TWO, 6: PERCENT, 7: TWO, 8: TWO}, "B2")
-    _stream(workbook, "指标明细", INDICATOR_HEADERS, list(_indicator_lines(rows)), {12: TWO, 13: TWO}, "A2")
+    _stream(workbook, "指标明细", INDICATOR_HEADERS, list(_indicator_lines(rows, indicators)), {12: TWO, 13: TWO},
+            "A2")
     workbook.properties.title = f"{year}年度部门整体支出绩效自评汇总"
     return _save(workbook)
 
 
-def _indicator_lines(rows: list):
+def _indicator_lines(rows: list, indicators: dict[int, list]):
     """Sheet 2's lines: unit, its state, then the indicator's levels, values, weight and score."""
     for row in rows:
-        if row.form is None:
-            continue
-        for indicator, scored in zip(row.form.indicators, row.score.indicators, strict=True):
+        for indicator, score in indicators.get(row.report_id, ()) if row.report_id else ():
             quantitative = indicator.kind == "quantitative"
             yield [row.unit_name, row.status_label, indicator.level1, indicator.level2, indicator.name,
                    kind_label(indicator), DIRECTIONS.get(indicator.direction, "") if quantitative else "",
                    indicator.unit, _number(indicator.target) if quantitative else indicator.target,
                    _number(indicator.actual) if quantitative else indicator.actual, indicator.rating or "",
-                   _number(indicator.weight), _number(scored.score)]
+                   _number(indicator.weight), _number(score)]
 
 
 def form_workbook(form: Form, score: FormScore, unit: str, year: int, title: str = "") -> bytes:

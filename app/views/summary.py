@@ -17,6 +17,7 @@ from ..summary import (
     STATUS_NAMES,
     distributions,
     filter_rows,
+    indicator_scores,
     sort_rows,
     summary_years,
     totals,
@@ -136,7 +137,9 @@ def export():
     """The summary as a workbook: the rows shown on the page, then every indicator of those units."""
     require_summary(current_user)
     choices = _choices()
-    body = summary_workbook(_rows(choices), choices["year"], current_app.config["TIMEZONE"])
+    rows = _rows(choices)
+    indicators = indicator_scores(get_db(), choices["year"], [row.report_id for row in rows if row.report_id])
+    body = summary_workbook(rows, indicators, choices["year"], current_app.config["TIMEZONE"])
     response = Response(body, mimetype=XLSX_MIMETYPE)
     response.headers["Content-Disposition"] = content_disposition(
         f"{choices['year']}年度部门整体支出绩效自评汇总.xlsx", f"summary-{choices['year']}.xlsx")
