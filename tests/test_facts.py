@@ -12,7 +12,6 @@ from app.form_store import (
     add_row,
     apply_template,
     delete_row,
-    get_row,
     load_form,
     move_row,
     save_budget_weight,
@@ -87,6 +86,10 @@ def _first_mention(db, clone: int):
     return section_id, refs[0].start
 
 
+RULES_WITH_A_HIGHER_BAR = {"coef_达成": "100", "coef_部分达成": "60", "coef_未达成": "0", "grade_优": "99",
+                           "grade_良": "80", "grade_中": "60", "overachievement": "50"}
+
+
 def _replace_year(db, clone: int) -> None:
     """改为 2025 at the first mention of last year in the clone."""
     section_id, start = _first_mention(db, clone)
@@ -131,9 +134,7 @@ WRITES = {
     "budget weight saved": lambda db, rid: save_budget_weight(
         db, _report(db, rid), get_user(db, 1), "20", load_form(db, rid).rules_version),
     "rules saved": lambda db, rid: save_rules(
-        db, _report(db, rid), get_user(db, 1), {"coef_达成": "100", "coef_部分达成": "60", "coef_未达成": "0", "grade_优": "99", "grade_良": "80",
-         "grade_中": "60", "overachievement": "50"},
-        load_form(db, rid).rules_version),
+        db, _report(db, rid), get_user(db, 1), RULES_WITH_A_HIGHER_BAR, load_form(db, rid).rules_version),
     "form imported": lambda db, rid: import_form(
         db, _report(db, rid), get_user(db, 1), default_form(), fingerprint(load_form(db, rid))),
     "template applied": lambda db, rid: apply_template(db, _report(db, _blank_report(db)), get_user(db, 1)),
