@@ -3,8 +3,8 @@
 The database is a seed-scale district (see README.md); its forms are the default template with nothing
 filled in, so this first gives every form varied actual values and budgets (on a copy, never on --db
 itself; written behind the app's back, so the reports' facts are then made again with facts.refresh_all),
-then times: the summary page cold (the app's cache emptied, as after a server start or any write), the
-page again (kept, views/kept.py), one save of a budget line (its report's facts are written in the
+then times: the summary page cold (the app's cache emptied, as after a server start; the summary itself
+keeps nothing), the page again, one save of a budget line (its report's facts are written in the
 save's transaction) followed by the page, and the .xlsx export of the year (the download button, and
 export-summary's work without the HTTP) — each several times, median and worst.
 """
@@ -118,7 +118,7 @@ def main() -> None:
 
     results = {
         "第一次打开（缓存清空）": timed(cold, args.times),
-        "再次打开（已保留）": timed(lambda: client.get(url), args.times),
+        "再次打开": timed(lambda: client.get(url), args.times),
         "保存一行预算（含写入该报告的汇总数据）": timed(save, args.times),
         "保存一行之后打开": timed(one_change, args.times),
         "下载 .xlsx（整年）": timed(lambda: client.get(f"/summary/export.xlsx?year={year}"), max(2, args.times // 2)),

@@ -147,7 +147,7 @@ def test_the_summary_follows_a_change_to_a_form(district_app):
     auth.login("admin")
     db = database.connect(district_app.config["DATABASE"])
     before = {row.report_id: row.total for row in year_summary(db, 2024)}
-    auth.get("/summary?year=2024")  # kept now
+    auth.get("/summary?year=2024")
     report_id = next(row.report_id for row in year_summary(db, 2024) if row.status == "draft")
     line = load_form(db, report_id).lines[0]
     save_row(db, get_report(db, get_user(db, 1), report_id), get_user(db, 1), "budget", line.id,

@@ -26,14 +26,8 @@ from ..summary import (
     year_summary,
 )
 from ..xlsx_export import XLSX_MIMETYPE, summary_workbook
-from .kept import kept
 
 bp = Blueprint("summary", __name__, url_prefix="/summary")
-
-
-def kept_summary(db, year: int) -> list:
-    """Every unit's row of the year (each report scored and checked), kept until the next write."""
-    return kept().get(db, ("summary", year), lambda: year_summary(db, year))
 
 
 def _choices() -> dict:
@@ -56,8 +50,8 @@ def _choices() -> dict:
 
 
 def _rows(choices: dict) -> list:
-    """The rows shown: the year's, filtered and sorted."""
-    rows = filter_rows(kept_summary(get_db(), choices["year"]), choices["status"], choices["grade"],
+    """The rows shown: the year's, filtered and sorted (read from the reports' facts: nothing to keep)."""
+    rows = filter_rows(year_summary(get_db(), choices["year"]), choices["status"], choices["grade"],
                        choices["unit_name"])
     return sort_rows(rows, choices["sort"], choices["desc"])
 
