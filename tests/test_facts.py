@@ -190,3 +190,13 @@ def test_writes_made_outside_the_app_are_taken_in_by_refresh_all(app, db):
     with database.transaction(db):
         assert refresh_all(db) == db.execute("SELECT count(*) FROM reports").fetchone()[0]
     assert_fresh(db)
+
+
+def test_a_next_year_copy_counts_the_warnings_its_report_page_shows(app, db):
+    from app.form_store import form_state
+
+    clone = _clone(db, app.config["SAMPLE_ID"])
+    row = next(row for row in year_summary(db, 2025) if row.report_id == clone)
+    shown = form_state(db, _report(db, clone)).checks
+    assert any("未更新" in issue.message for issue in shown.warnings), "last year's traces are warned of"
+    assert (row.errors, row.warnings) == (len(shown.errors), len(shown.warnings))
