@@ -200,3 +200,10 @@ def test_a_next_year_copy_counts_the_warnings_its_report_page_shows(app, db):
     shown = form_state(db, _report(db, clone)).checks
     assert any("未更新" in issue.message for issue in shown.warnings), "last year's traces are warned of"
     assert (row.errors, row.warnings) == (len(shown.errors), len(shown.warnings))
+
+
+def test_a_report_without_stored_facts_is_still_summed_up_from_its_form(app, db):
+    sample = app.config["SAMPLE_ID"]
+    db.execute("DELETE FROM report_facts WHERE report_id = ?", (sample,))
+    row = next(row for row in year_summary(db, 2024) if row.report_id == sample)
+    assert row.facts == compute(db, _report(db, sample)) and row.total is not None
