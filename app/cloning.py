@@ -5,7 +5,7 @@ import re
 import sqlite_utils
 
 from . import audit, clock
-from .db import one, transaction
+from .db import one, report_changed, transaction
 from .editions import get_edition, list_editions
 from .form_store import copy_for_next_year
 from .outline import ParsedReport, ParsedSection
@@ -84,6 +84,7 @@ def mark_year(db: sqlite_utils.Database, report: dict, user: User, section_id: i
                        " VALUES (?, ?, ?, ?, ?)", (report["id"], section_id, ref.context, user.id, clock.now()))
         else:
             db.execute("DELETE FROM year_keeps WHERE section_id = ? AND context = ?", (section_id, ref.context))
+        report_changed(db, report["id"])  # a kept mention is no longer counted by the checks
         audit.record(db, "section.keep_year" if keep else "section.unkeep_year", actor_id=user.id,
                      report_id=report["id"], section_id=section_id, mention=ref.context)
 
@@ -99,6 +100,7 @@ def confirm_carried(db: sqlite_utils.Database, report: dict, user: User, section
         ).rowcount
         if not changed:
             raise InvalidInput("该部分已不是“未更新”状态（可能已被修改或已确认），请刷新页面。")
+        report_changed(db, report["id"])  # a confirmed section is no longer a warning
         audit.record(db, "section.confirm_carried", actor_id=user.id, report_id=report["id"], section_id=section_id)
 
 

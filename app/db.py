@@ -3,7 +3,7 @@
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlite_utils
 from flask import current_app, g
@@ -13,6 +13,25 @@ from .bigrams import register_functions
 BUSY_TIMEOUT_MS = 10_000
 # One write transaction at a time per process (re-entrant: a nested transaction() is a savepoint).
 _WRITER = threading.RLock()
+# Called with the ids of the reports a transaction changed, inside it, just before it commits
+# (facts.py keeps each report's summary facts so). Registered by modules above this one.
+_BEFORE_COMMIT: list[Callable[[sqlite_utils.Database, set[int]], None]] = []
+
+
+def before_commit(hook: Callable[[sqlite_utils.Database, set[int]], None]) -> None:
+    """Have `hook(db, report_ids)` run inside every write transaction that changed reports, before it commits."""
+    if hook not in _BEFORE_COMMIT:
+        _BEFORE_COMMIT.append(hook)
+
+
+def report_changed(db: sqlite_utils.Database, report_id: int) -> None:
+    """Note, inside a write transaction, that a report's content changed: the hooks see it at commit."""
+    db.__dict__.setdefault("_changed_reports", set()).add(report_id)
+
+
+def _take_changed(db: sqlite_utils.Database) -> set[int]:
+    """The reports noted as changed since the last commit or rollback, forgetting them."""
+    return db.__dict__.pop("_changed_reports", None) or set()
 
 
 def connect(path: str) -> sqlite_utils.Database:
@@ -52,9 +71,15 @@ def transaction(db: sqlite_utils.Database, bump: bool = True) -> Iterator[sqlite
         changes = db.conn.total_changes
         try:
             yield db
+            changed = _take_changed(db)
+            while changed:  # a hook's own writes note nothing new; a loop in case one ever does
+                for hook in _BEFORE_COMMIT:
+                    hook(db, changed)
+                changed = _take_changed(db)
             if bump and db.conn.total_changes != changes:  # a transaction that only read changes nothing kept
                 db.conn.execute("UPDATE generation SET number = number + 1")
         except BaseException:
+            _take_changed(db)
             db.conn.execute("ROLLBACK")
             raise
         db.conn.execute("COMMIT")

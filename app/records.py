@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from . import clock
+from .db import report_changed
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Section:
 
 def touch(db: sqlite_utils.Database, report_id: int, user_id: int) -> None:
     """Record that the report changed now, by this user (inside the caller's transaction)."""
+    report_changed(db, report_id)  # its summary facts are made again as the transaction commits
     db.execute(
         "UPDATE reports SET updated_at = ?, updated_by = ? WHERE id = ?",
         (clock.now(), user_id, report_id),

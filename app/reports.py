@@ -7,7 +7,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from . import audit, clock
-from .db import all_rows, one, transaction
+from .db import all_rows, one, report_changed, transaction
 from .errors import InvalidInput, NotFound  # noqa: F401 (callers name them here)
 from .form_model import default_form
 from .form_store import fill_sections, insert_form
@@ -129,6 +129,7 @@ def create_report(
             )
 
         insert_form(db, report_id, parsed.form, user.id)
+        report_changed(db, report_id)  # its summary facts are made as the transaction commits
         audit.record(db, "report.create", actor_id=user.id, report_id=report_id, how=how,
                      sections=len(parsed.sections))
     return report_id

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from . import audit
+from . import audit, facts
 from .cleantext import clean, needs_cleaning
 from .db import run_script, transaction
 
@@ -595,6 +595,30 @@ def _0016_generation(db: sqlite_utils.Database) -> None:
         db.execute("INSERT INTO generation (number) VALUES (0)")
 
 
+def _0017_report_facts(db: sqlite_utils.Database) -> None:
+    """Each report's summary facts (facts.py), written with every change of the report; filled here for all."""
+    run_script(
+        db,
+        """
+        -- Decimals as text, exactly as the scoring module gives them; rate NULL without a budget.
+        CREATE TABLE IF NOT EXISTS report_facts (
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+            total TEXT NOT NULL,
+            grade TEXT NOT NULL,
+            rate TEXT,
+            budget_score TEXT NOT NULL,
+            indicator_score TEXT NOT NULL,
+            adjusted TEXT NOT NULL,
+            executed TEXT NOT NULL,
+            errors INTEGER NOT NULL,
+            warnings INTEGER NOT NULL
+        );
+        """,
+    )
+    # With today's code: a later migration that changes what the facts are made from fills them again.
+    facts.refresh_all(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_workflow", _0002_workflow),
@@ -612,6 +636,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0014_line_breaks", _0014_line_breaks),
     ("0015_opinions_form_comments_traces", _0015_opinions_form_comments_traces),
     ("0016_generation", _0016_generation),
+    ("0017_report_facts", _0017_report_facts),
 ]
 
 

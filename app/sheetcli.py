@@ -12,7 +12,7 @@ from .form_import import ImportConflict, apply, preview
 from .form_store import load_form
 from .permissions import NotAllowed
 from .reports import InvalidInput, NotFound, get_report
-from .summary import year_summary
+from .summary import indicator_scores, year_summary
 from .xlsx_export import summary_workbook
 from .xlsx_import import read_bounded
 
@@ -26,7 +26,8 @@ def export_summary(year: int, output: Path):
     """Write the year's summary across units as a workbook (汇总, 指标明细)."""
     db = _db()
     rows = year_summary(db, year)
-    output.write_bytes(summary_workbook(rows, year, current_app.config["TIMEZONE"]))
+    indicators = indicator_scores(db, year, [row.report_id for row in rows if row.report_id])
+    output.write_bytes(summary_workbook(rows, indicators, year, current_app.config["TIMEZONE"]))
     having = sum(1 for row in rows if row.report_id)
     click.echo(f"已导出 {year} 年度汇总：{len(rows)} 个单位（{having} 个已建立报告）→ {output}", err=True)
 

@@ -1,8 +1,9 @@
 """The year summary across units (the finance bureau's view): one row per unit, totals, distributions, trends.
 
-Scores are those of the scoring module, computed from the forms as the report page computes them, and
-the check counts are those of the report page's 提交前检查. Everything of one year is read in a few
-bulk queries (units, reports, the five form tables, the sections), never unit by unit.
+Scores and check counts are each report's summary facts (facts.py, table report_facts): the scoring
+module's and the report page's 提交前检查's, written with every change of the report. So a year is read in
+two indexed queries (units; reports joined to their facts), never scored on a read; only the workbook's
+indicator sheet scores each form's indicators, read in one bulk query per form table.
 
 Decisions where the issue is silent:
 - A unit with two reports of the same year (a second draft made by mistake) is shown by the one
@@ -18,13 +19,12 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from .checks import run_checks
 from .db import all_rows
+from .facts import COLUMNS, Facts, compute, from_row
 from .form_model import Form, Goals, Header
 from .form_store import _model as stored_row  # one conversion of a stored row, shared with the editor
-from .numbering import number_outline
-from .reports import STATUS_LABELS, Section
-from .scoring import ZERO, FormScore, Rules, round_score
+from .reports import STATUS_LABELS
+from .scoring import ZERO, Indicator, Rules, round_score
 
 MISSING = "missing"
 STATUS_NAMES = {**STATUS_LABELS, MISSING: "未建立"}
@@ -49,10 +49,7 @@ class UnitRow:
     title: str = ""
     status: str = MISSING
     updated_at: str | None = None
-    score: FormScore | None = None
-    form: Form | None = None
-    errors: int = 0
-    warnings: int = 0
+    facts: Facts | None = None
     more_reports: int = 0
 
     @property
@@ -63,27 +60,37 @@ class UnitRow:
     @property
     def total(self) -> Decimal | None:
         """The total score (None without a report)."""
-        return self.score.total if self.score else None
+        return self.facts.total if self.facts else None
 
     @property
     def grade(self) -> str | None:
         """优 良 中 差."""
-        return self.score.grade if self.score else None
+        return self.facts.grade if self.facts else None
 
     @property
     def rate(self) -> Decimal | None:
         """The execution rate as a fraction (None without a report or without a budget)."""
-        return self.score.budget.rate if self.score else None
+        return self.facts.rate if self.facts else None
 
     @property
     def budget_score(self) -> Decimal | None:
         """预算执行得分."""
-        return self.score.budget.score if self.score else None
+        return self.facts.budget_score if self.facts else None
 
     @property
     def indicator_score(self) -> Decimal | None:
         """绩效指标得分合计."""
-        return self.score.indicator_total if self.score else None
+        return self.facts.indicator_score if self.facts else None
+
+    @property
+    def errors(self) -> int:
+        """The 提交前检查's errors (0 without a report)."""
+        return self.facts.errors if self.facts else 0
+
+    @property
+    def warnings(self) -> int:
+        """The 提交前检查's warnings (0 without a report)."""
+        return self.facts.warnings if self.facts else 0
 
 
 @dataclass
@@ -143,76 +150,62 @@ def _rules(text: str) -> Rules:
     return rules
 
 
-def _sections(db: sqlite_utils.Database, scope: str, params: tuple) -> dict[int, list[Section]]:
-    """The live sections (text only, numbered) of the reports `scope` selects, for the checks."""
-    found: dict[int, list[Section]] = defaultdict(list)
-    for row in db.execute(
-        "SELECT id, report_id, position, level, title, markdown FROM sections"  # noqa: S608 (fixed SQL, bound values)
-        f" WHERE report_id IN ({scope}) AND deleted_at IS NULL ORDER BY report_id, position", params,
-    ):
-        found[row[1]].append(Section(row[0], row[1], row[2], row[3], row[4], row[5], "", 0, "", None))
-    for sections in found.values():
-        for section, number in zip(sections, number_outline(s.level for s in sections), strict=True):
-            section.number = number
-    return found
-
-
 def _choose(reports: list[dict]) -> dict:
     """The report a unit's row shows: furthest along the workflow, then the latest changed."""
     return max(reports, key=lambda r: (STATUS_RANK[r["status"]], r["updated_at"] or "", r["id"]))
 
 
-@dataclass(frozen=True)
-class Scored:
-    """What one report's row needs from its form: the form, its score and the counts of the checks."""
-
-    form: Form
-    score: FormScore
-    errors: int
-    warnings: int
+_FACTS = ", ".join(f"report_facts.{name}" for name in COLUMNS)
 
 
-BULK = 50  # past this many reports to score, read the whole year rather than name each report
-
-
-def _score(db: sqlite_utils.Database, year: int, missing: list[dict]) -> dict[int, Scored]:
-    """Each report's Scored, computed in a few bulk queries."""
-    found = {}
-    if not missing:
-        return found
-    if len(missing) > BULK:
-        scope, params = "SELECT id FROM reports WHERE year = ?", (year,)
-    else:
-        scope, params = ", ".join("?" for _ in missing), tuple(report["id"] for report in missing)
-    forms, sections = _forms(db, scope, params), _sections(db, scope, params)
-    for report in missing:
-        form = forms.get(report["id"]) or Form()
-        score = form.score()
-        checks = run_checks(form, score, sections.get(report["id"], []), year, report["title"],
-                            report["preamble"] or "")
-        found[report["id"]] = Scored(form, score, len(checks.errors), len(checks.warnings))
-    return found
+def _facts(db: sqlite_utils.Database, report: dict) -> Facts:
+    """A report's stored facts; computed (not stored) for one without them, which no write of the app leaves."""
+    if report["grade"] is not None:
+        return from_row(report)
+    full = all_rows(db, "SELECT * FROM reports WHERE id = ?", (report["id"],))[0]
+    return compute(db, full)
 
 
 def year_summary(db: sqlite_utils.Database, year: int) -> list[UnitRow]:
-    """One row per unit (by name) for the year, scored and checked; 未建立 rows for units without a report."""
+    """One row per unit (by name) for the year with its report's facts; 未建立 rows for units without a report."""
     by_unit: dict[int, list[dict]] = defaultdict(list)
-    for report in all_rows(db, "SELECT id, unit_id, title, preamble, status, updated_at"
-                               " FROM reports WHERE year = ?", (year,)):
+    for report in all_rows(db, f"SELECT reports.id, unit_id, title, status, updated_at, {_FACTS}"  # noqa: S608 (fixed names)
+                               " FROM reports LEFT JOIN report_facts ON report_facts.report_id = reports.id"
+                               " WHERE year = ?", (year,)):
         by_unit[report["unit_id"]].append(report)
-    chosen = {unit_id: _choose(reports) for unit_id, reports in by_unit.items()}
-    scored = _score(db, year, list(chosen.values()))
     rows = []
     for unit_id, unit_name in db.execute("SELECT id, name FROM units ORDER BY name, id"):
         row = UnitRow(unit_id, unit_name)
-        report = chosen.get(unit_id)
-        if report is not None:
-            done = scored[report["id"]]
+        reports = by_unit.get(unit_id)
+        if reports:
+            report = _choose(reports)
             row.report_id, row.title, row.status = report["id"], report["title"], report["status"]
-            row.updated_at, row.more_reports = report["updated_at"], len(by_unit[unit_id]) - 1
-            row.form, row.score, row.errors, row.warnings = done.form, done.score, done.errors, done.warnings
+            row.updated_at, row.more_reports = report["updated_at"], len(reports) - 1
+            row.facts = _facts(db, report)
         rows.append(row)
     return rows
+
+
+BULK = 50  # past this many reports, read the whole year's forms rather than name each report
+
+
+def indicator_scores(db: sqlite_utils.Database, year: int, report_ids: list[int]
+                     ) -> dict[int, list[tuple[Indicator, Decimal]]]:
+    """Each report's indicators with their scores (the workbook's 指标明细), in one query per form table."""
+    if not report_ids:
+        return {}
+    if len(report_ids) > BULK:
+        scope, params = "SELECT id FROM reports WHERE year = ?", (year,)
+    else:
+        scope, params = ", ".join("?" for _ in report_ids), tuple(report_ids)
+    forms = _forms(db, scope, params)
+    found = {}
+    for report_id in report_ids:
+        form = forms.get(report_id) or Form()
+        score = form.score()
+        found[report_id] = [(indicator, scored.score)
+                            for indicator, scored in zip(form.indicators, score.indicators, strict=True)]
+    return found
 
 
 def summary_years(db: sqlite_utils.Database) -> list[int]:
@@ -261,13 +254,13 @@ def totals(rows: list[UnitRow]) -> Totals:
     found = Totals(units=len(rows))
     found.statuses = {name: 0 for name in STATUS_NAMES}
     found.grades = dict.fromkeys(GRADES, 0)
-    scored = [row for row in rows if row.score is not None]
+    scored = [row for row in rows if row.facts is not None]
     for row in rows:
         found.statuses[row.status] += 1
     for row in scored:
         found.grades[row.grade] = found.grades.get(row.grade, 0) + 1
-        found.adjusted += row.score.budget.adjusted
-        found.executed += row.score.budget.executed
+        found.adjusted += row.facts.adjusted
+        found.executed += row.facts.executed
         found.errors += row.errors
         found.warnings += row.warnings
     found.with_report = len(scored)
@@ -294,7 +287,7 @@ def bands(values: list[Decimal], edges: tuple[tuple[str, Decimal], ...]) -> list
 
 def distributions(rows: list[UnitRow]) -> dict[str, list[tuple[str, int]]]:
     """The charts' data: grades, score bands, execution-rate bands and the filing season's states."""
-    scored = [row for row in rows if row.score is not None]
+    scored = [row for row in rows if row.facts is not None]
     found = totals(rows)
     return {
         "grades": list(found.grades.items()),
@@ -318,16 +311,16 @@ class YearPoint:
 
 def unit_trend(db: sqlite_utils.Database, unit_id: int) -> list[YearPoint]:
     """A unit's score, grade and execution rate in each year it has a report, oldest first."""
-    scope, params = "SELECT id FROM reports WHERE unit_id = ?", (unit_id,)
     by_year: dict[int, list[dict]] = defaultdict(list)
-    for report in all_rows(db, "SELECT id, year, status, updated_at FROM reports WHERE unit_id = ?", params):
+    for report in all_rows(db, f"SELECT reports.id, year, status, updated_at, {_FACTS}"  # noqa: S608 (fixed names)
+                               " FROM reports LEFT JOIN report_facts ON report_facts.report_id = reports.id"
+                               " WHERE unit_id = ?", (unit_id,)):
         by_year[report["year"]].append(report)
-    forms = _forms(db, scope, params)
     points = []
     for year in sorted(by_year):
         report = _choose(by_year[year])
-        score = (forms.get(report["id"]) or Form()).score()
-        points.append(YearPoint(year, report["id"], report["status"], score.total, score.grade, score.budget.rate))
+        facts = _facts(db, report)
+        points.append(YearPoint(year, report["id"], report["status"], facts.total, facts.grade, facts.rate))
     return points
 
 

@@ -124,6 +124,9 @@ def test_an_index_from_an_older_version_is_rebuilt_with_units(tmp_path):
     # The data is written by today's code, whose transactions raise the generation of 0016: a stand-in.
     db.execute("CREATE TEMP TABLE generation (number INTEGER NOT NULL)")
     db.execute("INSERT INTO generation VALUES (0)")
+    # And its writes keep each report's summary facts (0017): a stand-in table for them too.
+    db.execute("CREATE TEMP TABLE report_facts (report_id INTEGER PRIMARY KEY, total, grade, rate, budget_score,"
+               " indicator_score, adjusted, executed, errors, warnings)")
     unit = get_or_create_unit(db, "某单位")
     # The users table as version 6 had it (later versions add columns that create_user fills).
     for username, role, unit_id in (("root", "admin", None), ("clerk", "editor", unit)):

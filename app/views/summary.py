@@ -17,6 +17,7 @@ from ..summary import (
     STATUS_NAMES,
     distributions,
     filter_rows,
+    indicator_scores,
     sort_rows,
     summary_years,
     totals,
@@ -25,14 +26,8 @@ from ..summary import (
     year_summary,
 )
 from ..xlsx_export import XLSX_MIMETYPE, summary_workbook
-from .kept import kept
 
 bp = Blueprint("summary", __name__, url_prefix="/summary")
-
-
-def kept_summary(db, year: int) -> list:
-    """Every unit's row of the year (each report scored and checked), kept until the next write."""
-    return kept().get(db, ("summary", year), lambda: year_summary(db, year))
 
 
 def _choices() -> dict:
@@ -55,8 +50,8 @@ def _choices() -> dict:
 
 
 def _rows(choices: dict) -> list:
-    """The rows shown: the year's, filtered and sorted."""
-    rows = filter_rows(kept_summary(get_db(), choices["year"]), choices["status"], choices["grade"],
+    """The rows shown: the year's, filtered and sorted (read from the reports' facts: nothing to keep)."""
+    rows = filter_rows(year_summary(get_db(), choices["year"]), choices["status"], choices["grade"],
                        choices["unit_name"])
     return sort_rows(rows, choices["sort"], choices["desc"])
 
@@ -136,7 +131,9 @@ def export():
     """The summary as a workbook: the rows shown on the page, then every indicator of those units."""
     require_summary(current_user)
     choices = _choices()
-    body = summary_workbook(_rows(choices), choices["year"], current_app.config["TIMEZONE"])
+    rows = _rows(choices)
+    indicators = indicator_scores(get_db(), choices["year"], [row.report_id for row in rows if row.report_id])
+    body = summary_workbook(rows, indicators, choices["year"], current_app.config["TIMEZONE"])
     response = Response(body, mimetype=XLSX_MIMETYPE)
     response.headers["Content-Disposition"] = content_disposition(
         f"{choices['year']}年度部门整体支出绩效自评汇总.xlsx", f"summary-{choices['year']}.xlsx")
