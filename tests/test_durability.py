@@ -19,6 +19,7 @@ pytestmark = pytest.mark.server
 KILLS = 12
 OWN_SECTIONS = 6  # one client each
 SHARED_CLIENTS = 2  # two more clients fight over one more section (409s under fire)
+SAVES_PER_LIFE = 5  # acknowledged saves each server process lives to see: 13 lives, at least 65 in all
 FILLER = "本单位严格执行预算，康复服务覆盖率达到百分之九十八，资金使用合规、安全、有效。"
 
 
@@ -63,6 +64,13 @@ class Editor(threading.Thread):
                 version = None
 
 
+def wait_for_saves(ledger: dict, count: int, timeout: float = 30.0) -> None:
+    """Wait until `count` more saves are acknowledged (or the timeout passes; the final count decides)."""
+    target, deadline = len(ledger["acked"]) + count, time.monotonic() + timeout
+    while len(ledger["acked"]) < target and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_every_acknowledged_save_survives_repeated_sigkill(tmp_path):
     seed = random.randrange(1_000_000)
     print(f"random seed {seed}")
@@ -84,7 +92,10 @@ def test_every_acknowledged_save_survives_repeated_sigkill(tmp_path):
     restarts = []
     try:
         for _ in range(KILLS):
-            time.sleep(rng.uniform(0.3, 1.0))
+            # Kill once this process has acknowledged a few saves (a loaded machine restarts and saves
+            # slower), then at a random moment: there is always something acknowledged to lose.
+            wait_for_saves(ledger, SAVES_PER_LIFE)
+            time.sleep(rng.uniform(0.0, 0.5))
             server.kill()
             restarts.append(server.start())
             # Every new process's connections carry the durability settings.
@@ -93,7 +104,8 @@ def test_every_acknowledged_save_survives_repeated_sigkill(tmp_path):
             assert settings["synchronous"] == "full"
             assert settings["busy_timeout_ms"] >= 5000
             assert settings["foreign_keys"] is True
-        time.sleep(0.5)
+        wait_for_saves(ledger, SAVES_PER_LIFE)
+        time.sleep(0.2)
         server.kill()  # the last word is a SIGKILL too, mid-save
     finally:
         stop.set()
