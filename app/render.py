@@ -90,7 +90,10 @@ def render_markdown(text: str, *, office: bool = True) -> str:
 # --- The workers ----------------------------------------------------------------------------------
 
 RENDER_SECONDS = 1.0  # one text; a normal section takes milliseconds
-MAX_WORKERS = 4  # texts converted at once (the rest wait, within their own time limit)
+MAX_WORKERS = 4  # texts converted at once (the rest wait for a worker, up to RENDER_WAIT_SECONDS)
+# A normal text on a busy server: waiting for a free worker, or for one to start, does not count against
+# its RENDER_SECONDS (that would store a well-formed section as plain text only because the machine was busy).
+RENDER_WAIT_SECONDS = 10.0
 # Per text: CPU a little over its wall time; memory far above what any 200 KB section needs.
 _LIMITS = sandbox.Limits(seconds=RENDER_SECONDS, cpu_seconds=2, memory_bytes=512 * 1024 * 1024)
 _pool = sandbox.Pool("markdown:" + ",".join(_EXTENSIONS), _LIMITS, MAX_WORKERS)
@@ -110,11 +113,13 @@ def time_budget(seconds: float):
 def _convert(text: str) -> str | None:
     """Python-Markdown's HTML for the text, or None when it failed or took too long."""
     limit = RENDER_SECONDS
-    deadline = getattr(_budget, "deadline", None)
+    deadline = getattr(_budget, "deadline", None)  # a block's budget covers its waiting too
     if deadline is not None:
         limit = min(limit, deadline - time.monotonic())
+    else:
+        deadline = time.monotonic() + RENDER_SECONDS + RENDER_WAIT_SECONDS
     try:
-        return _pool.call(text.encode("utf-8"), limit).decode("utf-8")
+        return _pool.call(text.encode("utf-8"), limit, deadline).decode("utf-8")
     except sandbox.Overrun as overrun:
         if overrun.cause == "time":
             log.warning("Markdown of %d characters took over %.1f s: shown as plain text", len(text), limit)

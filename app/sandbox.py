@@ -183,12 +183,15 @@ class Pool:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
 
-    def call(self, payload: bytes, seconds: float) -> bytes:
-        """The task's answer within `seconds` (waiting for a free worker included); Overrun otherwise.
+    def call(self, payload: bytes, seconds: float, deadline: float | None = None) -> bytes:
+        """The task's answer within `seconds` of the worker's own time, all of it by `deadline` (monotonic; by
+        default `seconds` from now); Overrun otherwise. OSError when no worker process can be started at all.
 
-        OSError when no worker process can be started at all."""
-        started = time.monotonic()
-        if seconds <= 0 or not self._slots.acquire(timeout=seconds):
+        Waiting for a free worker and starting one count only against the deadline: on a busy machine a
+        normal job waits a little longer instead of being cut short like a runaway one."""
+        if deadline is None:
+            deadline = time.monotonic() + seconds
+        if seconds <= 0 or not self._slots.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             raise Overrun("time")
         try:
             for _attempt in range(2):  # an idle worker that has died meanwhile is replaced once
@@ -196,14 +199,15 @@ class Pool:
                     worker = self._idle.pop() if self._idle else None
                 if worker is None:
                     worker = Worker(self.task, self.limits)
+                started = time.monotonic()
                 try:
-                    answer = worker.call(payload, seconds - (time.monotonic() - started))
+                    answer = worker.call(payload, min(seconds, deadline - started))
                 except Overrun as overrun:
                     if overrun.cause == "depth":
                         self._keep(worker)
                         raise
                     worker.close()
-                    if overrun.cause != "crash" or time.monotonic() - started >= seconds:
+                    if overrun.cause != "crash" or time.monotonic() >= deadline:
                         raise
                     continue
                 except Refused:

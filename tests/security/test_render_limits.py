@@ -52,9 +52,9 @@ def test_renders_at_once_from_many_threads_all_succeed():
 
 def test_a_time_budget_bounds_many_slow_texts_together():
     started = time.monotonic()
-    with time_budget(1.5):
-        htmls = [render_markdown(PATHOLOGICAL["setext headings"][:120_000]) for _ in range(5)]
-    assert time.monotonic() - started < 3.0
+    with time_budget(1.5):  # ten texts of a second each: 10 s and more without the budget
+        htmls = [render_markdown(PATHOLOGICAL["setext headings"][:120_000]) for _ in range(10)]
+    assert time.monotonic() - started < 6.0  # the budget, plus starting a worker on a busy machine
     assert all(html.startswith("<p>") for html in htmls)
     assert render_markdown("*x*") == "<p><em>x</em></p>"  # the budget ended with the block
 
