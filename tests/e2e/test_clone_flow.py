@@ -10,13 +10,19 @@ pytestmark = pytest.mark.e2e
 NEW_YEAR = "2035"  # no other test creates a report for this year
 
 
-def test_clone_flags_untouched_sections_until_edited(login):
-    page = login("editor")
-    page.goto("/reports/1")
+def clone_next_year(page, report: str, year: str) -> str:
+    """Start `year`'s report from `report` through its 新建下一年度 menu; the new report's path."""
+    page.goto(report)
     page.locator(".clone-menu summary").click()
-    page.locator(".clone-menu input[name=year]").fill(NEW_YEAR)
+    page.locator(".clone-menu input[name=year]").fill(year)
     page.locator(".clone-menu").get_by_role("button", name="新建").click()
     page.wait_for_url(re.compile(r"/reports/\d+$"))
+    return "/reports/" + page.url.rsplit("/", 1)[1]
+
+
+def test_clone_flags_untouched_sections_until_edited(login):
+    page = login("editor")
+    clone_next_year(page, "/reports/1", NEW_YEAR)
     expect(page.locator(".report-title")).to_contain_text(f"{NEW_YEAR}年度")
 
     heading = page.locator(".section", has=page.locator(".section-title", has_text="自评结论")).first

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sample_site
+from tests.e2e.test_clone_flow import clone_next_year
 from tests.e2e.test_form import indicator_row, open_row, save_row
 from tests.e2e.test_workflow_flow import click_confirmed, expect_status
 
@@ -53,12 +54,7 @@ def replace_in_section(page, sid: str, old: str, new: str) -> None:
 def test_a_whole_season_with_opinions_form_comments_and_last_years_traces(login):
     # 1. The editor starts this year's report from last year's.
     editor = login("editor")
-    editor.goto("/reports/1")
-    editor.locator(".clone-menu summary").click()
-    editor.locator(".clone-menu input[name=year]").fill(NEW_YEAR)
-    editor.locator(".clone-menu").get_by_role("button", name="新建").click()
-    editor.wait_for_url(re.compile(r"/reports/\d+$"))
-    report = "/reports/" + editor.url.rsplit("/", 1)[1]
+    report = clone_next_year(editor, "/reports/1", NEW_YEAR)
     checks = open_checks(editor)
     expect(checks).to_contain_text("自上一年度复制后未更新")
 
