@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from . import clock
-from .db import all_rows, one
+from .db import all_rows, one, rows
 from .labels import ROLES, STATUS_LABELS
 
 GENESIS = "0" * 64
@@ -138,7 +138,7 @@ def record(
 def verify_chain(db: sqlite_utils.Database) -> int | None:
     """The id of the first row whose hash does not match, or None when the chain is intact."""
     prev_hash = GENESIS
-    for row in db.query("SELECT * FROM audit_log ORDER BY id"):
+    for row in rows(db, "SELECT * FROM audit_log ORDER BY id"):
         if row["prev_hash"] != prev_hash or row["hash"] != _row_hash(prev_hash, row):
             return row["id"]
         prev_hash = row["hash"]
@@ -335,9 +335,9 @@ def search(
     total = db.execute(_COUNT + where, params).fetchone()[0]
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    rows = all_rows(db, _SELECT + where + " ORDER BY audit_log.id DESC LIMIT ? OFFSET ?",
-                    [*params, per_page, (page - 1) * per_page])
-    return AuditPage([_labelled(row) for row in rows], total, page, pages)
+    found = all_rows(db, _SELECT + where + " ORDER BY audit_log.id DESC LIMIT ? OFFSET ?",
+                     [*params, per_page, (page - 1) * per_page])
+    return AuditPage([_labelled(row) for row in found], total, page, pages)
 
 
 def actions_in_use(db: sqlite_utils.Database) -> list[tuple[str, str]]:
@@ -366,7 +366,7 @@ def to_csv(db: sqlite_utils.Database, flt: AuditFilter, zone: str = "Asia/Shangh
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     local = ZoneInfo(zone)
-    for row in db.query(_SELECT + where + " ORDER BY audit_log.id DESC", params):
+    for row in rows(db, _SELECT + where + " ORDER BY audit_log.id DESC", params):
         row = _labelled(row)
         at = clock.parse(row["at"]).astimezone(local).strftime("%Y-%m-%d %H:%M:%S")
         writer.writerow([_cell(v) for v in (

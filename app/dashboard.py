@@ -6,7 +6,7 @@ from itertools import islice
 
 import sqlite_utils
 
-from .db import all_rows
+from .db import all_rows, rows
 from .permissions import ALL_UNITS, reader_scope
 from .reports import STATUS_LABELS, UnitChoice
 from .users import User
@@ -88,8 +88,8 @@ def status_counts(db: sqlite_utils.Database, user: User, filters: Filters) -> di
     """How many reports are in each state, within the year and unit chosen."""
     counts = dict.fromkeys(STATUS_LABELS, 0)
     where, params = _where(user, filters, status=False)
-    for row in db.query("SELECT status, count(*) AS n FROM reports" + where + " GROUP BY status",  # noqa: S608 (fixed SQL, bound values)
-                        params):
+    for row in rows(db, "SELECT status, count(*) AS n FROM reports" + where + " GROUP BY status",  # noqa: S608 (fixed SQL, bound values)
+             params):
         counts[row["status"]] = row["n"]
     return counts
 

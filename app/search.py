@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from .bigrams import _CJK, _RUNS, _tokens, cjk_index_text, index_text, plain_text, register_functions  # noqa: F401 (callers name them here)
-from .db import run_script
+from .db import all_rows, run_script
 from .permissions import ALL_UNITS, reader_scope
 
 if TYPE_CHECKING:
@@ -165,7 +165,8 @@ def search(db: sqlite_utils.Database, user: "User", query: str, limit: int = 50,
         return []
     scope = reader_scope(user)
     unit = None if scope == ALL_UNITS else scope  # None: every unit (admins, 监管人员)
-    rows = db.query(
+    rows = all_rows(
+        db,
         "WITH found AS (" + _FOUND + ")"  # noqa: S608 (fixed SQL, bound values)
         " SELECT found.report_id, found.section_id, found.rank,"
         " reports.title AS report_title, reports.year, reports.status, reports.preamble_html,"
