@@ -161,14 +161,20 @@ def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
     report = get_report(db, current_user, report_id)
-    # The #report block is kept (views/kept.py) for this reader's session until the next write anywhere:
-    # building a long report's block costs ten times serving it. Its forms carry this session's CSRF token,
-    # valid for the whole session (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret.
+
+    def page() -> bytes:
+        return render_template("reports/show.html", report=report, report_html=Markup(  # noqa: S704 # nosec B704 - our own template's output
+            render_template("reports/_report.html", **report_context(db, report)))).encode()
+
+    if "_flashes" in session:
+        return Response(page(), mimetype="text/html")  # a message shown once: this view's page only
+    # The whole page is kept (views/kept.py) for this reader's session until the next write anywhere (the
+    # bell's count and the names in the top bar are written in transactions too): building a long report's
+    # page costs ten times serving it. Its forms carry this session's CSRF token, valid for the whole session
+    # (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret.
     generate_csrf()
     reader = (current_user.id, current_user.role, current_user.unit_id, session.get("csrf_token"))
-    block = kept().get(db, ("report block", report_id), lambda: Markup(  # noqa: S704 # nosec B704 - our own template's output
-        render_template("reports/_report.html", **report_context(db, report))), scope=reader)
-    return render_template("reports/show.html", report=report, report_html=block)
+    return Response(kept().get(db, ("report page", report_id), page, scope=reader), mimetype="text/html")
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])
