@@ -113,7 +113,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.permanent_session_lifetime = timedelta(hours=float(app.config["SESSION_MAX_HOURS"]))
 
     _migrate(app)
-    _trust_proxies(app)
     app.extensions["pdf_press"] = PdfPress(int(app.config["PDF_WORKERS"]), int(app.config["PDF_QUEUE"]),
                                            float(app.config["PDF_WAIT_SECONDS"]))
     app.extensions["upload_gate"] = Gate(int(app.config["UPLOAD_WORKERS"]), int(app.config["UPLOAD_QUEUE"]),
@@ -128,6 +127,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.request_class = CleanRequest  # after Htmx, which installs its own request class
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .views.shares import KeptSharePages
+
+    app.wsgi_app = KeptSharePages(app, app.wsgi_app)  # inside ProxyFix: it sees the client's address and prefix
+    _trust_proxies(app)
 
     from . import cli, opscli, sheetcli
 

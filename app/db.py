@@ -158,18 +158,22 @@ def settings(db: sqlite_utils.Database) -> dict:
 _thread_db = threading.local()
 
 
+def thread_db(path: str) -> sqlite_utils.Database:
+    """This thread's connection to the database file, opened on first use and kept afterwards."""
+    db = getattr(_thread_db, "db", None)
+    if db is None or _thread_db.path != path:
+        if db is not None:
+            db.conn.close()
+            _thread_db.db = None
+        db = connect(path)
+        _thread_db.db, _thread_db.path = db, path
+    return db
+
+
 def get_db():
-    """The request's database connection: this thread's, opened on first use and kept afterwards."""
+    """The request's database connection: this thread's (thread_db)."""
     if "db" not in g:
-        path = current_app.config["DATABASE"]
-        db = getattr(_thread_db, "db", None)
-        if db is None or _thread_db.path != path:
-            if db is not None:
-                db.conn.close()
-                _thread_db.db = None
-            db = connect(path)
-            _thread_db.db, _thread_db.path = db, path
-        g.db = db
+        g.db = thread_db(current_app.config["DATABASE"])
     return g.db
 
 

@@ -177,3 +177,44 @@ def test_an_editions_share_page_is_made_once_and_each_link_names_its_own_token(a
     assert pages[0] == pages[2] and f"/s/{first}/print" in pages[0] and f"/s/{second}/print" in pages[1]
     shares.revoke_share(db, {"id": rid, "unit_id": 1}, editor, 1)  # a kept page never outlives its link
     assert client.get(f"/s/{first}").status_code == 404
+
+
+def test_a_kept_share_page_is_answered_before_flask_with_the_same_bytes_and_headers(app, db, monkeypatch):
+    rid = app.config["SAMPLE_ID"]
+    approve(db, rid)
+    token = shares.create_share(db, {"id": rid, "unit_id": 1}, get_user(db, 2), "", "", "Asia/Shanghai")
+    client = app.test_client()
+    first = client.get(f"/s/{token}")  # made by the view, then kept
+    made = []
+    view = app.view_functions["shares.view"]
+    monkeypatch.setitem(app.view_functions, "shares.view", lambda **kw: made.append(1) or view(**kw))
+    again = client.get(f"/s/{token}")
+    assert made == []  # answered from memory, no Flask request
+    assert again.status_code == 200 and again.data == first.data
+
+    def without_id(response) -> list:
+        return sorted((name, value) for name, value in response.headers.items() if name != "X-Request-ID")
+
+    assert without_id(again) == without_id(first)
+    assert re.fullmatch(r"[0-9a-f]{12}", again.headers["X-Request-ID"])
+    app.extensions["share_views"].flush()
+    assert db.execute("SELECT view_count FROM shares").fetchone()[0] == 2  # both views counted
+
+
+def test_the_kept_share_page_still_checks_the_link_the_address_and_the_prefix(app, db, monkeypatch):
+    rid = app.config["SAMPLE_ID"]
+    approve(db, rid)
+    editor = get_user(db, 2)
+    token = shares.create_share(db, {"id": rid, "unit_id": 1}, editor, "", "", "Asia/Shanghai")
+    client = app.test_client()
+    assert client.get(f"/s/{token}").status_code == 200
+    # Under a proxy prefix the page's links differ: made for that prefix, not served from the other.
+    prefixed = client.get(f"/s/{token}", environ_overrides={"SCRIPT_NAME": "/jixiao"})
+    assert prefixed.status_code == 200 and "/jixiao/s/" in prefixed.text and '"/s/' not in prefixed.text
+    # An address held back for guessing waits even for a good, kept link.
+    for _ in range(app.config["SHARE_MISSES_PER_ADDRESS"]):
+        client.get("/s/" + "x" * 32)
+    assert client.get(f"/s/{token}").status_code == 429
+    assert app.test_client().get(f"/s/{token}", environ_overrides={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+    shares.revoke_share(db, {"id": rid, "unit_id": 1}, editor, 1)
+    assert app.test_client().get(f"/s/{token}", environ_overrides={"REMOTE_ADDR": "10.0.0.9"}).status_code == 404

@@ -58,19 +58,28 @@ class Kept:
         """The value kept for `what` as this reader (`scope`) sees it, made by `make()` when there is none.
 
         changes=False for what never changes once made (a shared edition): no generation in its key."""
-        key = (current_app.config["DATABASE"], request.script_root, scope, *what,
-               generation(db) if changes else None)
+        key = _key(current_app.config["DATABASE"], request.script_root, scope, what,
+                   generation(db) if changes else None)
         value = self._get(key)
         if value is None:
             value = make()
             self._put(key, value)
         return value
 
+    def unchanging(self, database: str, script_root: str, what: tuple[Hashable, ...]):
+        """What get(…, changes=False) keeps, or None: looked up without a request (views/shares.KeptSharePages)."""
+        return self._get(_key(database, script_root, None, what, None))
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+
+def _key(database: str, script_root: str, scope: Hashable, what: tuple[Hashable, ...], gen: int | None) -> tuple:
+    """The one shape of a key: database file, script root (links carry it), reader, what, generation."""
+    return (database, script_root, scope, *what, gen)
 
 
 def kept() -> Kept:

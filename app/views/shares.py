@@ -1,15 +1,20 @@
 """Share links: manage them on a report; open them without an account at /s/<token>."""
 
+import re
+import time
+
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from ..db import get_db
+from ..db import get_db, thread_db
 from ..editions import latest_number, number_of
 from ..printing import Printable, from_edition, from_report
 from ..reports import STATUS_LABELS, InvalidInput, get_report
+from ..requestlog import log_request, name_request
 from ..shares import ViewCounts, create_share, list_shares, open_share, revoke_share
 from ..users import User
+from .headers import SHARE_PAGE_HEADERS
 from .kept import kept
 from .limits import client_address, retry_after, throttles
 from .printing import file_response, print_html
@@ -137,18 +142,6 @@ def pdf(token: str):
     return file_response(doc, "pdf", "report")
 
 
-SHARE_ENDPOINTS = {"shares.view", "shares.print_page", "shares.pdf"}
-
-
-def share_headers(response):
-    """No referrer, no indexing, no caching on anything under /s/."""
-    if request.endpoint in SHARE_ENDPOINTS or request.path.startswith("/s/"):
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 class _NoSessionOnSharePages(SecureCookieSessionInterface):
     """Share pages have no session: none is read from the cookie, none is written (no Set-Cookie)."""
 
@@ -161,6 +154,56 @@ class _NoSessionOnSharePages(SecureCookieSessionInterface):
         if session.__class__ is self.null_session_class:
             return None
         return super().save_session(app, session, response)
+
+
+_PAGE_PATH = re.compile(r"/s/([A-Za-z0-9_-]+)")
+
+
+class KeptSharePages:
+    """WSGI, in front of Flask: a shared edition's page that view() has made once, answered from memory.
+
+    An edition never changes, so its page is bytes: this answers with them after one indexed read (is the link
+    still live?) and counts the view, with no Flask request, session or user. Everything else (a draft share, a
+    page not made yet, an unknown or held-back link, any failure) goes on to Flask, which answers as always.
+    """
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        found = None
+        if environ.get("REQUEST_METHOD") == "GET":
+            match = _PAGE_PATH.fullmatch(environ.get("PATH_INFO", ""))
+            if match:
+                try:
+                    found = self._kept_page(environ, match.group(1))
+                except Exception:  # noqa: BLE001 (Flask's path answers and logs whatever went wrong)
+                    found = None
+        if found is None:
+            return self.wsgi_app(environ, start_response)
+        share_id, body = found
+        self.app.extensions["share_views"].add(self.app.config["DATABASE"], share_id)
+        request_id = name_request(environ.get("HTTP_X_REQUEST_ID", ""), bool(self.app.config["PROXY_FIX"]))
+        size = str(len(body))
+        # What response_headers() and requestlog give view()'s answer (tests/test_shares.py compares them).
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", size),
+                                  *SHARE_PAGE_HEADERS, ("Vary", "HX-Request"), ("X-Request-ID", request_id)])
+        log_request(request_id, "GET", environ["PATH_INFO"], 200, (time.perf_counter() - started) * 1000, "-",
+                    environ.get("REMOTE_ADDR"), size)
+        return [body]
+
+    def _kept_page(self, environ, token: str) -> tuple[int, bytes] | None:
+        """(share id, page) of a live link to an edition whose page is kept; None for anything else."""
+        extensions, database = self.app.extensions, self.app.config["DATABASE"]
+        if extensions["jixiao.throttles"]["share_address"].retry_after(environ.get("REMOTE_ADDR") or "-"):
+            return None
+        share = open_share(thread_db(database), token)
+        if share is None or share["edition_id"] is None:
+            return None
+        body = extensions["kept"].unchanging(database, environ.get("SCRIPT_NAME", "").rstrip("/"),
+                                             ("share page", share["id"]))
+        return None if body is None else (share["id"], body)
 
 
 def install(app: Flask) -> None:
