@@ -154,6 +154,10 @@ def configure(level: int = logging.INFO) -> None:
     handler._jixiao = True  # configured once per process
     root.addHandler(handler)
     root.setLevel(level)
+    # FORMAT names no source line, thread or process: do not collect them for every record (the logging
+    # documentation's "Optimization" section). Finding the caller walks the stack on each request's line.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # Flask's own handler on the "app" logger would print each error a second time.
     logging.getLogger("app").removeHandler(default_handler)
     logging.getLogger("waitress.queue").addFilter(OncePerMinute())

@@ -172,8 +172,9 @@ def show(report_id: int):
     # bell's count and the names in the top bar are written in transactions too): building a long report's
     # page costs ten times serving it. Its forms carry this session's CSRF token, valid for the whole session
     # (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret.
-    generate_csrf()
-    reader = (current_user.id, current_user.role, current_user.unit_id, session.get("csrf_token"))
+    if "csrf_token" not in session:
+        generate_csrf()  # the session's CSRF secret, made once; the page signs it only when it is made
+    reader = (current_user.id, current_user.role, current_user.unit_id, session["csrf_token"])
     return Response(kept().get(db, ("report page", report_id), page, scope=reader), mimetype="text/html")
 
 
