@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import html
 import logging
+import os
 import re
 import threading
 import time
@@ -90,7 +91,9 @@ def render_markdown(text: str, *, office: bool = True) -> str:
 # --- The workers ----------------------------------------------------------------------------------
 
 RENDER_SECONDS = 1.0  # one text; a normal section takes milliseconds
-MAX_WORKERS = 4  # texts converted at once (the rest wait for a worker, up to RENDER_WAIT_SECONDS)
+# Texts converted at once (the rest wait for a worker, up to RENDER_WAIT_SECONDS): one per core, two to four.
+# More workers than cores convert no faster and each keeps ~18 MB (docs/benchmarks.md, memory).
+MAX_WORKERS = min(4, max(2, os.cpu_count() or 2))
 # A normal text on a busy server: waiting for a free worker, or for one to start, does not count against
 # its RENDER_SECONDS (that would store a well-formed section as plain text only because the machine was busy).
 RENDER_WAIT_SECONDS = 10.0

@@ -103,12 +103,13 @@ def prepare(path: Path) -> dict:
         with transaction(db):
             _advance(db, admin, ids["approved"], "approved")
     token = create_share(db, get_report(db, admin, ids["approved"]), admin, "", "压测", "Asia/Shanghai")
-    sections = [row[0] for row in db.execute(
-        "SELECT id FROM sections WHERE report_id = ? AND deleted_at IS NULL ORDER BY position", (ids["r40"],))]
+    sections = [f"{row[0]}:{row[1]}" for row in db.execute(
+        "SELECT id, version FROM sections WHERE report_id = ? AND deleted_at IS NULL ORDER BY position", (ids["r40"],))]
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
     return {"admin": f"bench-admin-{tag}", "editor": f"bench-editor-{tag}", "token": token,
-            "save_sections": sections[:8], **ids}
+            # Eight editors' sections, and one more: wrk calls the first thread's request() once before it starts.
+            "save_sections": sections[:9], **ids}
 
 
 def free_port() -> int:
@@ -160,7 +161,7 @@ class Server:
     """The real site (`flask --app app serve`, as in production) in a subprocess, or with `command` another server."""
 
     def __init__(self, database: Path | None, log: Path, threads: int, command: list[str] | None = None):
-        self.port = free_port()
+        self.port, self.database = free_port(), database
         env = {**os.environ, "FLASK_DATABASE": str(database), "FLASK_SECRET_KEY": secrets.token_hex(16),
                "FLASK_LOAD_SAMPLE": "false", "PYTHONUNBUFFERED": "1"}
         command = command or ["-m", "flask", "--app", "app", "serve", "--host", "127.0.0.1"]
@@ -220,23 +221,31 @@ class Server:
 WRK_SCRIPT = Path(__file__).with_name("wrk-report.lua")
 
 
-def wrk(port: int, path: str, headers: dict, connections: int, seconds: float) -> dict:
+SAVE_SCRIPT = Path(__file__).with_name("wrk-save.lua")
+WRK_THREADS = 2
+
+
+def wrk(port: int, path: str, headers: dict, connections: int, seconds: float,
+        script: Path = WRK_SCRIPT, script_args: tuple = ()) -> dict:
     """One wrk run (2 threads, closed loop, keep-alive): requests, req/s, latency percentiles, errors."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(WRK_SCRIPT)]
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,  # noqa: S603 (wrk, fixed arguments)
+    command.append(f"http://127.0.0.1:{port}{path}")
+    if script_args:
+        command += ["--", *script_args]
+    out = subprocess.run(command, capture_output=True, text=True,  # noqa: S603 (wrk, fixed arguments)
                          check=True, timeout=seconds + 60).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
 
 
-def measure(server: Server, path: str, headers: dict, connections: int, args) -> dict:
+def measure(server: Server, path: str, headers: dict, connections: int, args, **script) -> dict:
     """Warm up, then one measured wrk run: throughput, latency, errors, server CPU per request."""
-    wrk(server.port, path, headers, connections, args.warmup)
+    wrk(server.port, path, headers, connections, args.warmup, **script)
     before = server.cpu_seconds()
-    row = wrk(server.port, path, headers, connections, args.duration)
+    row = wrk(server.port, path, headers, connections, args.duration, **script)
     row["cpu_ms_per_request"] = (server.cpu_seconds() - before) * 1000 / max(1, row["requests"])
     return row
 
@@ -260,6 +269,41 @@ def targets(port: int, ids: dict) -> list[tuple[str, str, str, dict, int]]:
     ]
 
 
+SAVE_NAME = "保存部分（8 名填报人同时保存，各改一个部分）"
+
+
+def _save_sections(database: Path, ids: dict) -> tuple[str, ...]:
+    """section:version of the sections the editors save, as the database holds them now."""
+    found = []
+    with sqlite3.connect(database) as conn:
+        for pair in ids["save_sections"]:
+            section = int(pair.split(":")[0])
+            version = conn.execute("SELECT version FROM sections WHERE id = ?", (section,)).fetchone()[0]
+            found.append(f"{section}:{version}")
+    return tuple(found)
+
+
+def measure_saves(server: Server, ids: dict, args) -> dict:
+    """Eight editors saving at once (8 connections, a section each, each save with the version the last one
+    returned, bench/wrk-save.lua): throughput, latency, errors; no ceiling (a bare app stores nothing)."""
+    cookie, csrf = login(server.port, ids["editor"])
+
+    def run(seconds: float) -> dict:
+        # Each run starts from the versions the last one left.
+        return wrk(server.port, "/", {}, 8, seconds, script=SAVE_SCRIPT, script_args=(
+            str(ids["r40"]), csrf, cookie, str(WRK_THREADS), *_save_sections(server.database, ids)))
+
+    run(args.warmup)
+    time.sleep(1)  # saves still in flight when wrk stopped finish before the versions are read again
+    before = server.cpu_seconds()
+    page = run(args.duration)
+    page["cpu_ms_per_request"] = (server.cpu_seconds() - before) * 1000 / max(1, page["requests"])
+    print(f"  {SAVE_NAME:<28} {page['rps']:>8.1f}/s  p50 {page['p50']:.1f}  p99 {page['p99']:.1f} ms  "
+          f"CPU {page['cpu_ms_per_request']:.2f} ms/请求  非 2xx {page['non2xx']}", flush=True)
+    return {"key": "save", "name": SAVE_NAME, "path": f"/reports/{ids['r40']}/sections/…", "connections": 8,
+            "kb": 0, "page": page}
+
+
 def markdown(info: dict, rows: list[dict]) -> str:
     """The results as a Markdown table for docs/benchmarks.md."""
     lines = [
@@ -274,13 +318,14 @@ def markdown(info: dict, rows: list[dict]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        page, top = row["page"], row["ceiling"]
+        page, top = row["page"], row.get("ceiling")
         errors = page["errors"] + page["non2xx"]
+        ceiling = (f"{top['rps']:.0f} | {top['p99']:.1f} | {top['cpu_ms_per_request']:.2f} | "
+                   f"**{page['rps'] / top['rps']:.2f}×**") if top else "— | — | — | —"
         lines.append(
-            f"| {row['name']}{f'（错误 {errors}）' if errors else ''} | {row['kb']} | {row['connections']} | "
+            f"| {row['name']}{f'（错误 {errors}）' if errors else ''} | {row['kb'] or '—'} | {row['connections']} | "
             f"{page['rps']:.0f} | {page['p50']:.1f} | {page['p95']:.1f} | {page['p99']:.1f} | "
-            f"{page['cpu_ms_per_request']:.2f} | {top['rps']:.0f} | {top['p99']:.1f} | "
-            f"{top['cpu_ms_per_request']:.2f} | **{page['rps'] / top['rps']:.2f}×** |")
+            f"{page['cpu_ms_per_request']:.2f} | {ceiling} |")
     memory = info.get("server_memory_mb", {})
     if memory:
         lines += ["", f"网站进程内存峰值（VmHWM）{memory['VmHWM']:.0f} MB，结束时（VmRSS）{memory['VmRSS']:.0f} MB；"
@@ -331,10 +376,14 @@ def main() -> None:
             rows.append({"key": key, "name": name, "path": path, "connections": connections,
                          "kb": len(body) // 1024, "body": body, "type": answer.get("Content-Type", "text/html"),
                          "page": page})
+        if not only or "save" in only:
+            rows.append(measure_saves(server, ids, args))
         info["server_memory_mb"] = server.memory()
     finally:
         server.stop()
     for row in rows:
+        if "body" not in row:  # saves: nothing a bare app could serve in their place
+            continue
         body_file = work / f"{row['key']}.body"
         body_file.write_bytes(row.pop("body"))
         ceiling = Server(None, work / f"ceiling-{row['key']}.log", args.threads,

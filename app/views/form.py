@@ -85,15 +85,19 @@ def form_context(db, report: dict, state: FormState | None = None, sections=None
         "fs": state,
         "form": state.form,
         "score": state.score,
-        "checks": state.checks,
         "ind_scores": {i.id: s for i, s in zip(state.form.indicators, state.score.indicators, strict=True)},
         "grade_index": grades.index(state.score.grade) if state.score.grade in grades else len(grades) - 1,
-        "form_editable": can_edit(current_user, report),
         "is_admin": current_user.is_admin,
         "priors": prior_values(db, report["id"]) if report.get("cloned_from") else {},
         **form_comments_context(db, report),
-        "submitted_checks": _submitted_checks(db, report),
+        **checks_context(db, report, state),
     }
+
+
+def checks_context(db, report: dict, state: FormState) -> dict:
+    """What the checks panel needs (reports/_checks.html): all a saved section sends back beside itself."""
+    return {"checks": state.checks, "submitted_checks": _submitted_checks(db, report),
+            "form_editable": can_edit(current_user, report)}
 
 
 def _submitted_checks(db, report: dict) -> dict | None:

@@ -7,7 +7,7 @@ from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
 from ..db import get_db
 from ..diffing import diff_lines, has_changes
-from ..form_store import placeholder_values
+from ..form_store import form_state, placeholder_values
 from ..permissions import can_edit, require_edit
 from ..placeholders import fill
 from ..render import render_markdown
@@ -24,7 +24,7 @@ from ..sections import (
     save_section,
 )
 from .editing import presence
-from .form import form_context
+from .form import checks_context
 from .reports import report_context
 
 bp = Blueprint("sections", __name__, url_prefix="/reports/<int:report_id>")
@@ -132,8 +132,9 @@ def save(report_id: int, section_id: int):
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"),
                         code=303)
     # The checks read the narrative too (required sections, 自评结论, years): refresh them with it.
-    return section_fragment("reports/_section_saved.html", report, section,
-                            sections=get_sections(db, report_id), **form_context(db, report))
+    sections = get_sections(db, report_id)
+    return section_fragment("reports/_section_saved.html", report, section, sections=sections,
+                            **checks_context(db, report, form_state(db, report, sections)))
 
 
 @bp.post("/sections")
