@@ -9,7 +9,7 @@ from .db import all_rows, one, transaction
 from .numbering import MAX_LEVEL
 from .permissions import require_edit
 from .render import render_markdown
-from .reports import InvalidInput, NotFound, Section, check_title, get_sections, touch
+from .reports import InvalidInput, NotFound, Section, check_title, get_section, get_sections, touch
 from .users import User
 
 MAX_MARKDOWN_BYTES = 200 * 1024
@@ -39,14 +39,6 @@ class Revision:
     note: str
     created_at: str
     created_by_name: str | None
-
-
-def get_section(db: sqlite_utils.Database, report_id: int, section_id: int) -> Section:
-    """A live section of the report, numbered as in the whole outline."""
-    for section in get_sections(db, report_id):
-        if section.id == section_id:
-            return section
-    raise NotFound("该部分不存在或已被删除。")
 
 
 def check_markdown(markdown: str) -> str:
