@@ -1,6 +1,7 @@
 -- Section saves as editors make them: each wrk connection saves a section of its own, always with the version
 -- its previous save returned (a stale version would be a 409 conflict, counted as a non-2xx answer).
--- Arguments (after --): report id, CSRF token, Cookie, number of wrk threads, then section:version pairs.
+-- Arguments (after --): report id, CSRF token, Cookie, number of wrk threads, pause in ms after each save (0:
+-- save again at once, the worst case), then section:version pairs.
 -- The summary line is bench/wrk-report.lua's.
 dofile((debug.getinfo(1, "S").source:sub(2):gsub("wrk%-save%.lua$", "wrk-report.lua")))
 
@@ -19,9 +20,12 @@ local TEXT = "%E6%9C%AC%E5%8D%95%E4%BD%8D%E5%85%A8%E5%B9%B4%E4%B8%BA%E6%AE%8B%E7
 
 function init(args)
   report, csrf, cookie = args[1], args[2], args[3]
-  local per = tonumber(args[4])
-  for i = 5, #args do
-    if (i - 5) % per == index - 1 then  -- this thread's share of the sections
+  local per, pause = tonumber(args[4]), tonumber(args[5])
+  if pause > 0 then
+    delay = function() return pause end  -- an editor reading and typing between two saves
+  end
+  for i = 6, #args do
+    if (i - 6) % per == index - 1 then  -- this thread's share of the sections
       local section, version = args[i]:match("^(%d+):(%d+)$")
       versions[section] = version
       free[#free + 1] = section
