@@ -10,8 +10,8 @@ from .editions import get_edition, list_editions
 from .form_store import copy_for_next_year
 from .outline import ParsedReport, ParsedSection
 from .permissions import NotAllowed, can_create_in, require_edit
-from .reports import InvalidInput, check_year, create_report, get_report, get_sections
-from .sections import get_section, save_section
+from .reports import InvalidInput, check_year, create_report, get_report
+from .sections import get_section, get_sections, save_section
 from .traces import YearReference, kept_contexts, year_references
 from .users import User
 

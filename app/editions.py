@@ -10,7 +10,8 @@ from . import clock
 from .db import all_rows, one, transaction
 from .exporters import report_content
 from .form_render import form_html
-from .reports import NotFound, get_sections
+from .reports import NotFound
+from .sections import get_sections
 
 
 def snapshot_html(title: str, preamble_html: str, sections) -> str:

@@ -6,7 +6,7 @@ import sqlite_utils
 
 from .form_store import form_json
 from .office_text import prepare
-from .reports import get_sections
+from .sections import get_sections
 
 # Markdown heading marks per outline level; the importer reads levels from the numbers,
 # so these only make the file readable in any Markdown viewer.

@@ -19,7 +19,7 @@ from .form_render import form_html, form_tables
 from .form_store import form_json
 from .placeholders import fill, values_from_json
 from .render import render_markdown
-from .reports import get_sections
+from .sections import get_sections
 
 # Marks printed across every page of a report that is not final yet.
 STATUS_MARKS = {"draft": "草稿", "submitted": "送审稿", "reviewed": "送审稿"}

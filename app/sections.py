@@ -6,10 +6,11 @@ import sqlite_utils
 
 from . import audit, clock
 from .db import all_rows, one, transaction
-from .numbering import MAX_LEVEL
+from .form_store import fill_sections
+from .numbering import MAX_LEVEL, number_outline
 from .permissions import require_edit
 from .render import render_markdown
-from .reports import InvalidInput, NotFound, Section, check_title, get_section, get_sections, touch
+from .reports import InvalidInput, NotFound, Section, check_title, touch
 from .users import User
 
 MAX_MARKDOWN_BYTES = 200 * 1024
@@ -39,6 +40,45 @@ class Revision:
     note: str
     created_at: str
     created_by_name: str | None
+
+
+_SECTION_SQL = (
+    "SELECT sections.id, report_id, position, level, title, markdown, html, version,"
+    " updated_at, users.display_name AS updated_by_name, carried_over, carried_confirmed_at,"
+    " confirmer.display_name AS carried_confirmed_by FROM sections"
+    " LEFT JOIN users ON users.id = sections.updated_by"
+    " LEFT JOIN users AS confirmer ON confirmer.id = sections.carried_confirmed_by"
+    " WHERE report_id = ? AND deleted_at IS NULL"
+)
+
+
+def get_sections(db: sqlite_utils.Database, report_id: int) -> list[Section]:
+    """The live sections of a report in document order, numbered, placeholders ({{总分}}) filled."""
+    rows = all_rows(db, _SECTION_SQL + " ORDER BY position", (report_id,))
+    sections = [Section(**{**row, "carried_over": bool(row["carried_over"])}) for row in rows]
+    for section, number in zip(sections, number_outline(s.level for s in sections), strict=True):
+        section.number = number
+    for section, following in zip(sections, sections[1:], strict=False):
+        section.has_children = following.level > section.level
+
+    fill_sections(db, report_id, sections)
+    return sections
+
+
+def get_section(db: sqlite_utils.Database, report_id: int, section_id: int) -> Section:
+    """A live section of the report, numbered as in the whole outline; NotFound otherwise."""
+    # The outline's levels give the number; only this section's text is read (a save answers with it).
+    outline = db.execute("SELECT id, level FROM sections WHERE report_id = ? AND deleted_at IS NULL"
+                         " ORDER BY position", (report_id,)).fetchall()
+    place = next((index for index, (sid, _) in enumerate(outline) if sid == section_id), None)
+    row = one(db, _SECTION_SQL + " AND sections.id = ?", (report_id, section_id)) if place is not None else None
+    if row is None:
+        raise NotFound("该部分不存在或已被删除。")
+    section = Section(**{**row, "carried_over": bool(row["carried_over"])})
+    section.number = number_outline(level for _, level in outline[:place + 1])[-1]
+    section.has_children = place + 1 < len(outline) and outline[place + 1][1] > section.level
+    fill_sections(db, report_id, [section])
+    return section
 
 
 def check_markdown(markdown: str) -> str:

@@ -12,7 +12,8 @@ from .db import all_rows, one, transaction
 from .editions import freeze
 from .form_store import submit_errors
 from .permissions import NotAllowed
-from .reports import STATUS_LABELS, InvalidInput, get_report, get_sections
+from .reports import STATUS_LABELS, InvalidInput, get_report
+from .sections import get_sections
 from .users import User
 
 

@@ -21,9 +21,17 @@ from app.form_store import (
     save_rules,
 )
 from app.importer import parse_upload
-from app.reports import create_report, get_report, get_sections, update_header
+from app.reports import create_report, get_report, update_header
 from app.schema import migrate
-from app.sections import add_section, delete_section, list_revisions, move_section, restore_revision, save_section
+from app.sections import (
+    add_section,
+    delete_section,
+    get_sections,
+    list_revisions,
+    move_section,
+    restore_revision,
+    save_section,
+)
 from app.summary import year_summary
 from app.users import get_user
 from app.workflow import perform

@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from app.form_render import FormTable, table_html
 from app.form_store import add_row, form_json
-from app.reports import get_report, get_sections
-from app.sections import save_section
+from app.reports import get_report
+from app.sections import get_sections, save_section
 from app.typeset import close_cjk_gaps, tighten_html
 from app.users import get_user
 from tests.test_printing import approve

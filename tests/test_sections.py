@@ -3,11 +3,12 @@
 import pytest
 
 from app.permissions import NotAllowed
-from app.reports import InvalidInput, get_report, get_sections
+from app.reports import InvalidInput, get_report
 from app.sections import (
     Conflict,
     add_section,
     delete_section,
+    get_sections,
     list_revisions,
     move_section,
     restore_revision,

@@ -12,9 +12,9 @@ from app.audit import verify_chain
 from app.editions import get_edition, verify
 from app.importer import parse_upload
 from app.permissions import NotAllowed
-from app.reports import InvalidInput, create_report, get_report, get_sections
+from app.reports import InvalidInput, create_report, get_report
 from app.schema import migrate
-from app.sections import Conflict, save_section
+from app.sections import Conflict, get_sections, save_section
 from app.users import get_or_create_unit, get_user
 from app.workflow import TRANSITIONS, InvalidTransition, perform
 from tests.conftest import SAMPLE_TEXT

@@ -5,8 +5,8 @@ from flask_login import current_user
 
 from ..cloning import clone_report, confirm_carried, mark_year, replace_year
 from ..db import get_db
-from ..reports import InvalidInput, ReportExists, get_report, get_sections
-from ..sections import Conflict, get_section
+from ..reports import InvalidInput, ReportExists, get_report
+from ..sections import Conflict, get_section, get_sections
 
 bp = Blueprint("cloning", __name__, url_prefix="/reports/<int:report_id>")
 

@@ -19,7 +19,6 @@ from ..reports import (
     ReportExists,
     check_year,
     get_report,
-    get_sections,
     standard_outline,
     unit_choices,
     units_for_new_reports,
@@ -27,6 +26,7 @@ from ..reports import (
     year_to_report,
 )
 from ..reports import create_report as create
+from ..sections import get_sections
 from ..users import UserError, get_or_create_unit, get_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
 from ..xlsx_export import XLSX_MIMETYPE, report_workbook

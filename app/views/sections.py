@@ -11,13 +11,14 @@ from ..form_store import form_state, placeholder_values
 from ..permissions import can_edit, require_edit
 from ..placeholders import fill
 from ..render import render_markdown
-from ..reports import InvalidInput, NotFound, get_report, get_sections
+from ..reports import InvalidInput, NotFound, get_report
 from ..sections import (
     Conflict,
     add_section,
     check_markdown,
     delete_section,
     get_section,
+    get_sections,
     list_revisions,
     move_section,
     restore_revision,

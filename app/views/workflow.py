@@ -18,7 +18,8 @@ from ..comments import can_reply as may_reply
 from ..db import get_db
 from ..diffing import diff_lines
 from ..editions import get_edition, verify
-from ..reports import InvalidInput, get_report, get_sections
+from ..reports import InvalidInput, get_report
+from ..sections import get_sections
 from ..workflow import changes_since_return, list_events, perform
 from .reports import report_context
 

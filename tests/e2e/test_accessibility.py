@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 from app import db as database
 from app.cloning import clone_report
 from app.comments import add_comment
-from app.reports import get_report, get_sections
+from app.reports import get_report
+from app.sections import get_sections
 from app.shares import create_share
 from app.users import create_user, get_user
 from app.workflow import perform

@@ -13,8 +13,8 @@ import lxml.html
 
 from app.comments import add_comment
 from app.form_store import add_row, load_form, save_goals, save_header
-from app.reports import create_report, get_report, get_sections, standard_outline, update_header
-from app.sections import add_section, save_section
+from app.reports import create_report, get_report, standard_outline, update_header
+from app.sections import add_section, get_sections, save_section
 from app.shares import create_share
 from app.users import create_unit, create_user, get_user
 from app.workflow import perform

@@ -18,8 +18,8 @@ from pathlib import Path
 from app import create_app, shares
 from app import db as database
 from app.comments import add_comment
-from app.reports import create_report, get_report, get_sections, standard_outline
-from app.sections import save_section
+from app.reports import create_report, get_report, standard_outline
+from app.sections import get_sections, save_section
 from app.users import create_user, get_user
 from app.workflow import perform
 from tests.conftest import PASSWORD, Auth, csrf_from

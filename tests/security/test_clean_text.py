@@ -15,8 +15,8 @@ from app.backup import BackupError, backup
 from app.cleantext import clean
 from app.db import transaction
 from app.editions import get_edition, verify
-from app.reports import get_sections
 from app.schema import MIGRATIONS, _0011_clean_text_and_edition_files, repair_text
+from app.sections import get_sections
 from app.users import get_user
 from app.workflow import perform
 from tests.conftest import Auth
