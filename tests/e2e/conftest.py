@@ -15,6 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 from app import db as database
 from app.users import create_user, get_or_create_unit
 from tests.livesrv import answers_200, free_port
+from tests.passwords import CHEAP_HASH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UNIT = "广州市荔湾区残疾人联合会"
@@ -57,13 +58,16 @@ def site_env(tmp: Path, **extra: str) -> dict:
 
 
 def add_users(env: dict, users: list[tuple[str, str, str | None]]) -> None:
-    """Accounts (username, role, display name) of the sample unit with their e2e passwords, stored with
-    scrypt as `flask create-user` does, without a process (and an app import) each."""
+    """Accounts (username, role, display name) of the sample unit with their e2e passwords, stored as
+    `flask create-user` would but without a process (and an app import) each, and with the test accounts'
+    cheap hash: the real site checks it as any hash (werkzeug reads the method from it), and a login
+    through the form costs no scrypt. The admin of first-run keeps scrypt."""
     db = database.connect(env["FLASK_DATABASE"])
     try:
         unit_id = get_or_create_unit(db, UNIT)
         for username, role, display_name in users:
-            create_user(db, username, role, PASSWORDS[username], display_name=display_name, unit_id=unit_id)
+            create_user(db, username, role, PASSWORDS[username], display_name=display_name, unit_id=unit_id,
+                        method=CHEAP_HASH)
     finally:
         db.conn.close()
 
