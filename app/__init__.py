@@ -85,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SHARE_MISSES_PER_ADDRESS=20,
         # Share views are counted in memory and written every this many seconds (and at shutdown).
         SHARE_VIEWS_SECONDS=5,
+        # How often a draft's page asks who is editing which section (the "正在编辑" marks).
+        PRESENCE_SECONDS=10,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
         PROXY_FIX=0,
         # PDFs typeset at once (each in a worker process of up to a few hundred MB), how many more

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from app import db as database
+from app.users import create_user, get_or_create_unit
 from tests.livesrv import answers_200, free_port
+from tests.passwords import CHEAP_HASH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UNIT = "广州市荔湾区残疾人联合会"
@@ -47,8 +50,26 @@ def site_env(tmp: Path, **extra: str) -> dict:
         "FLASK_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "FLASK_SECRET_KEY": "e2e-" + secrets.token_urlsafe(32),
         "PYTHONUNBUFFERED": "1",
+        # The browser keeps the site's CSS and scripts for the run instead of asking again on every page
+        # (four conditional requests a page); what a page is and does stays the same.
+        "FLASK_SEND_FILE_MAX_AGE_DEFAULT": "3600",
         **extra,
     }
+
+
+def add_users(env: dict, users: list[tuple[str, str, str | None]]) -> None:
+    """Accounts (username, role, display name) of the sample unit with their e2e passwords, stored as
+    `flask create-user` would but without a process (and an app import) each, and with the test accounts'
+    cheap hash: the real site checks it as any hash (werkzeug reads the method from it), and a login
+    through the form costs no scrypt. The admin of first-run keeps scrypt."""
+    db = database.connect(env["FLASK_DATABASE"])
+    try:
+        unit_id = get_or_create_unit(db, UNIT)
+        for username, role, display_name in users:
+            create_user(db, username, role, PASSWORDS[username], display_name=display_name, unit_id=unit_id,
+                        method=CHEAP_HASH)
+    finally:
+        db.conn.close()
 
 
 @contextmanager
@@ -82,22 +103,21 @@ def served(tmp: Path, env: dict):
 
 
 @contextmanager
-def sample_site(tmp: Path):
+def sample_site(tmp: Path, **extra: str):
     """The real site over a fresh database with sample report 1 and an editor, reviewer and approver."""
-    env = site_env(tmp)
+    env = site_env(tmp, **extra)
     # First-run set-up: the admin and sample report 1 (serve would do the same at start).
     flask(env, "first-run")
-    for username in ("editor", "reviewer", "approver"):
-        flask(env, "create-user", username, "--role", username, "--unit", UNIT,
-              "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
+    add_users(env, [(username, username, DISPLAY_NAMES[username]) for username in ("editor", "reviewer", "approver")])
     with served(tmp, env) as base:
         yield base
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The real site on a free loopback port, over a fresh database; yields its base URL."""
-    with sample_site(tmp_path_factory.mktemp("e2e")) as base:
+    """The real site on a free loopback port, over a fresh database; yields its base URL. Who is editing
+    is asked every 2 s rather than 10, so that tests of the marks wait seconds, not polls."""
+    with sample_site(tmp_path_factory.mktemp("e2e"), FLASK_PRESENCE_SECONDS="2") as base:
         yield base
 
 

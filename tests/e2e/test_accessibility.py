@@ -20,7 +20,7 @@ from app.sections import get_sections
 from app.shares import create_share
 from app.users import create_user, get_user
 from app.workflow import perform
-from tests.e2e.conftest import PASSWORDS, UNIT, flask, served, site_env
+from tests.e2e.conftest import PASSWORDS, UNIT, add_users, flask, served, site_env
 
 pytestmark = pytest.mark.e2e
 
@@ -84,8 +84,7 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("a11y")
     env = site_env(tmp, FLASK_LOGIN_FAILURES_PER_ADDRESS="1000")
     flask(env, "first-run")
-    for username in ("editor", "reviewer", "approver"):
-        flask(env, "create-user", username, "--role", username, "--unit", UNIT, "--password", PASSWORDS[username])
+    add_users(env, [(username, username, None) for username in ("editor", "reviewer", "approver")])
     ids, tokens, section = _prepare(env["FLASK_DATABASE"])
     with served(tmp, env) as base:
         yield Site(base, ids, tokens, section)

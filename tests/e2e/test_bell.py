@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DISPLAY_NAMES, PASSWORDS, UNIT, flask, log_in, served, site_env
+from tests.e2e.conftest import DISPLAY_NAMES, UNIT, add_users, flask, log_in, served, site_env
 
 pytestmark = pytest.mark.e2e
 
@@ -14,9 +14,7 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bell")
     env = site_env(tmp, FLASK_BELL_SECONDS="1")
     flask(env, "first-run")
-    for username in ("editor", "reviewer"):
-        flask(env, "create-user", username, "--role", username, "--unit", UNIT,
-              "--password", PASSWORDS[username], "--name", DISPLAY_NAMES[username])
+    add_users(env, [(username, username, DISPLAY_NAMES[username]) for username in ("editor", "reviewer")])
     with served(tmp, env) as base:
         yield base
 

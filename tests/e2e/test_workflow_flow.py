@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 UNIT = "广州市荔湾区残疾人联合会"
 YEAR = "2031"  # no other test creates a report for this year
-# As created in conftest.py (create-user --name).
+# As created in conftest.py (add_users, with the display names `create-user --name` would give).
 EDITOR_NAME, REVIEWER_NAME, APPROVER_NAME = "填报人甲", "审核人乙", "审批人丙"
 HEADING = "（二）自评结论"
 FIRST_TEXT = "2031年度部门整体支出绩效目标基本完成。"
