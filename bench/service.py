@@ -84,7 +84,7 @@ def main() -> None:
         page = fastest(lambda c=client, p=path: c.get(p), tries)
         cold = fastest(lambda c=client, p=path: c.get(p), tries, before=lambda: forget_kept_pages(app))
         print(f"| {name} | {len(response.data) // 1024} | {page:.1f} | {cold:.1f} | {1000 / page:.0f} |")
-    section = ids["save_sections"][0]
+    section = ids["save_sections"][0].split(":")[0]  # "id:version"
     version = [int(re.search(r'name="version" value="(\d+)"', editor.get(
         f"/reports/{ids['r40']}/sections/{section}/edit", headers={"HX-Request": "true"}).text).group(1))]
     count = [0]
