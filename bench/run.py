@@ -268,7 +268,7 @@ def targets(port: int | None, ids: dict) -> list[tuple[str, str, str, dict, int]
 
 
 SAVES = (("save", "保存部分：8 名填报人各改一个部分，一存完立即再存（最坏情况）", 0),
-         ("save-paced", "保存部分：8 名填报人各改一个部分，每人每秒约存一次", 1000))
+         ("save-paced", "保存部分：8 名填报人各改一个部分，每人平均每秒存一次", 1000))
 
 
 def _save_sections(database: Path, ids: dict) -> tuple[str, ...]:

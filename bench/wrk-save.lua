@@ -1,7 +1,7 @@
 -- Section saves as editors make them: each wrk connection saves a section of its own, always with the version
 -- its previous save returned (a stale version would be a 409 conflict, counted as a non-2xx answer).
--- Arguments (after --): report id, CSRF token, Cookie, number of wrk threads, pause in ms after each save (0:
--- save again at once, the worst case), then section:version pairs.
+-- Arguments (after --): report id, CSRF token, Cookie, number of wrk threads, mean pause in ms after each save
+-- (0: save again at once, the worst case), then section:version pairs.
 -- The summary line is bench/wrk-report.lua's.
 dofile((debug.getinfo(1, "S").source:sub(2):gsub("wrk%-save%.lua$", "wrk-report.lua")))
 
@@ -22,7 +22,10 @@ function init(args)
   report, csrf, cookie = args[1], args[2], args[3]
   local per, pause = tonumber(args[4]), tonumber(args[5])
   if pause > 0 then
-    delay = function() return pause end  -- an editor reading and typing between two saves
+    -- An editor reading and typing between two saves: on average `pause`, drawn afresh each time, so that
+    -- eight editors do not stay in step (all saving in the same instant, every second).
+    math.randomseed(os.time() + index)
+    delay = function() return math.random(0, 2 * pause) end
   end
   for i = 6, #args do
     if (i - 6) % per == index - 1 then  -- this thread's share of the sections
