@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlite_utils
 
 from . import clock
-from .db import one, transaction
+from .db import transaction
 
 TOKEN_BYTES = 32
 # last_seen_at is written at most this often: a write per page view would cost a disk sync each.
@@ -37,26 +37,32 @@ def start(db: sqlite_utils.Database, user_id: int, max_age: timedelta) -> str:
     return token
 
 
-def check(db: sqlite_utils.Database, token: str | None, user_id: int, idle: timedelta, max_age: timedelta,
-          touch: bool = True) -> str:
+def token_hash(token: str) -> str:
+    """The key of a cookie's session in the database (users.session_user reads it with the user)."""
+    return _hash(token)
+
+
+def verdict(db: sqlite_utils.Database, token: str | None, row: dict | None, user_id: int, idle: timedelta,
+            max_age: timedelta, touch: bool = True) -> str:
     """Empty when the session may go on (its last-seen time kept, unless not `touch`), else why not: "ended",
-    "idle" or "expired"."""
-    if not token or not isinstance(token, str):
+    "idle" or "expired". `row` holds the session's columns, prefixed session_, as users.session_user reads them
+    for the cookie's `token` (session_id None: no such session)."""
+    if not token or not isinstance(token, str) or row is None or row["session_id"] is None:
         return "ended"
-    row = one(db, "SELECT * FROM sessions WHERE id = ?", (_hash(token),))
-    if row is None or row["user_id"] != user_id or row["ended_at"]:
+    if row["session_user_id"] != user_id or row["session_ended_at"]:
         return "ended"
     now = clock.parse(clock.now())
-    if now - clock.parse(row["created_at"]) > max_age:
+    if now - clock.parse(row["session_created_at"]) > max_age:
         end(db, token)
         return "expired"
-    if now - clock.parse(row["last_seen_at"]) > idle:
+    last_seen = clock.parse(row["session_last_seen_at"])
+    if now - last_seen > idle:
         end(db, token)
         return "idle"
-    if touch and now - clock.parse(row["last_seen_at"]) > TOUCH_EVERY:
+    if touch and now - last_seen > TOUCH_EVERY:
         with transaction(db, bump=False):  # bookkeeping: nothing kept in memory shows it
             db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (now.isoformat(timespec="microseconds"),
-                                                                             row["id"]))
+                                                                             row["session_id"]))
     return ""
 
 

@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from .. import clock, sessions
+from .. import clock
 from ..db import close_db, get_db
 from ..extensions import login_manager
 from ..form_model import FormInputError
@@ -19,7 +19,7 @@ from ..reports import STATUS_LABELS, InvalidInput, NotFound
 from ..sandbox import Busy
 from ..sections import TooLarge
 from ..typeset import tighten_html
-from ..users import ROLES, get_user
+from ..users import ROLES, session_user
 from ..workflow import InvalidTransition
 from . import kept, limits, shares
 from .errors import error_response
@@ -171,10 +171,9 @@ def _load_user(user_id: str):
         return None
     config = current_app.config
     # The bell refreshing itself is not someone at work: it must not keep an idle session alive.
-    why = sessions.check(db, session.get("sid"), uid, timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
-                         timedelta(hours=float(config["SESSION_MAX_HOURS"])),
-                         touch=request.endpoint != "notifications.bell")
-    user = get_user(db, uid)
+    user, why = session_user(db, session.get("sid"), uid, timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
+                             timedelta(hours=float(config["SESSION_MAX_HOURS"])),
+                             touch=request.endpoint != "notifications.bell")
     if why:
         # Deactivation ends the sessions too; say which it was.
         g.session_ended = "inactive" if user is not None and not user.active else why

@@ -160,9 +160,9 @@ def report_context(db, report: dict, **extra) -> dict:
 def show(report_id: int):
     """The report: outline beside the numbered sections, each editable in place."""
     db = get_db()
-    report = get_report(db, current_user, report_id)
 
     def page() -> bytes:
+        report = get_report(db, current_user, report_id)
         return render_template("reports/show.html", report=report, report_html=Markup(  # noqa: S704 # nosec B704 - our own template's output
             render_template("reports/_report.html", **report_context(db, report)))).encode()
 
@@ -171,7 +171,9 @@ def show(report_id: int):
     # The whole page is kept (views/kept.py) for this reader's session until the next write anywhere (the
     # bell's count and the names in the top bar are written in transactions too): building a long report's
     # page costs ten times serving it. Its forms carry this session's CSRF token, valid for the whole session
-    # (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret.
+    # (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret. The report is read, and the
+    # reader's right to it checked, only when the page is made: a page kept for this reader at this generation
+    # was allowed then, and nothing has been written since (under load each statement saved counts).
     if "csrf_token" not in session:
         generate_csrf()  # the session's CSRF secret, made once; the page signs it only when it is made
     reader = (current_user.id, current_user.role, current_user.unit_id, session["csrf_token"])
