@@ -47,6 +47,13 @@ def can_comment(user: User, report: dict) -> bool:
     return _in_unit(user, report) and user.role in COMMENTERS and report["status"] != "approved"
 
 
+def require_comment(user: User, report: dict) -> None:
+    """Raise NotAllowed unless the user may open a comment on the report now."""
+    require_view(user, report)
+    if not can_comment(user, report):
+        raise NotAllowed("只有审核人、审批人可以提出意见；填报人可以回复。")
+
+
 def can_reply(user: User, report: dict) -> bool:
     """Editors may also reply to comments and mark them handled."""
     return _in_unit(user, report) and user.role in REPLIERS and report["status"] != "approved"
@@ -131,8 +138,8 @@ def add_comment(
             if parent is None:
                 raise NotFound("要回复的意见不存在。")
             section_id, form_row = parent["section_id"], parent["form_row"]
-        elif not can_comment(user, report):
-            raise NotAllowed("只有审核人、审批人可以提出意见；填报人可以回复。")
+        else:
+            require_comment(user, report)
         if section_id is not None and form_row is not None:
             raise InvalidInput("一条意见只能针对一个部分或自评表的一行。")
         _check_section(db, report["id"], section_id)

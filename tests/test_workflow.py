@@ -233,3 +233,37 @@ def test_workflow_history_page_lists_events(auth, app, db):
     auth.login("viewer")
     page = auth.get(f"/reports/{rid}/workflow")
     assert "提交审核" in page.text and "退回修改" in page.text and "数据有误" in page.text
+
+
+def test_a_sections_comment_form_opens_on_request_in_place_or_as_a_page_of_its_own(client, app, db):
+    rid = app.config["SAMPLE_ID"]
+    sid = db.execute("SELECT id FROM sections WHERE title = '自评结论'").fetchone()[0]
+    reviewer = Auth(client)
+    reviewer.login("reviewer")
+    link = f"/reports/{rid}/comments/new?section_id={sid}"
+    page = reviewer.get(f"/reports/{rid}").text
+    # Each section carries a 提意见 link, not a form of its own (the report's own thread keeps its form).
+    assert f'href="{link}"' in page and f'name="section_id" value="{sid}"' not in page
+    assert 'name="section_id" value=""' in page
+
+    in_place = reviewer.get(link, htmx=True)
+    assert in_place.status_code == 200
+    assert '<details class="add-comment" open>' in in_place.text and "autofocus" in in_place.text
+    assert f'hx-target="#comments-{sid}"' in in_place.text and f'name="section_id" value="{sid}"' in in_place.text
+
+    alone = reviewer.get(link)  # without scripts the link opens a page with the form
+    assert alone.status_code == 200 and "对“" in alone.text and "自评结论”提意见" in alone.text
+    assert f'href="/reports/{rid}#section-{sid}"' in alone.text and "hx-post" not in alone.text.split("<main", 1)[-1]
+    posted = reviewer.post(f"/reports/{rid}/comments", {"body": "页面上写的意见", "section_id": str(sid)}, htmx=False)
+    assert posted.status_code == 303 and posted.headers["Location"].endswith(f"/reports/{rid}#section-{sid}")
+    assert "页面上写的意见" in reviewer.get(f"/reports/{rid}").text
+
+    other_sid = db.execute("SELECT id FROM sections WHERE report_id != ? LIMIT 1", (rid,)).fetchone()
+    for bad in ("abc", "", "99999999999999999999999", "0", *([str(other_sid[0])] if other_sid else [])):
+        missing = reviewer.get(f"/reports/{rid}/comments/new?section_id={bad}")
+        assert missing.status_code == 404 and "该部分不存在" in missing.text, bad
+    editor = Auth(app.test_client())
+    editor.login("editor")
+    refused = editor.get(link)
+    assert refused.status_code == 403 and "只有审核人、审批人可以提出意见" in refused.text
+    assert f"/comments/new?section_id={sid}" not in editor.get(f"/reports/{rid}").text

@@ -11,6 +11,7 @@ from ..comments import (
     form_rows,
     markers_of_event,
     open_count,
+    require_comment,
     resolve_comment,
 )
 from ..comments import can_comment as may_comment
@@ -18,8 +19,8 @@ from ..comments import can_reply as may_reply
 from ..db import get_db
 from ..diffing import diff_lines
 from ..editions import get_edition, verify
-from ..reports import InvalidInput, get_report
-from ..sections import get_sections
+from ..reports import InvalidInput, NotFound, get_report
+from ..sections import get_section, get_sections
 from ..workflow import changes_since_return, list_events, perform
 from .reports import report_context
 
@@ -71,6 +72,21 @@ def comment(report_id: int):
                           render_template("reports/_open_count.html", oob=True,
                                           open_comments=open_count(comments_by_section(db, report["id"])))])
     return _comments_response(db, report, section_id, parent_id, form_row=form_row)
+
+
+@bp.get("/comments/new")
+def new_comment(report_id: int):
+    """The form for a comment on one section: opened in place (htmx), or a page of its own without scripts."""
+    db = get_db()
+    report = get_report(db, current_user, report_id)
+    require_comment(current_user, report)
+    section_id = request.args.get("section_id", type=int)
+    if section_id is None or not 0 < section_id < 2**63:
+        raise NotFound("该部分不存在或已被删除，请刷新页面。")
+    section = get_section(db, report_id, section_id)
+    if request.htmx:
+        return render_template("reports/_comment_box.html", report=report, section_id=section.id)
+    return render_template("reports/comment_new.html", report=report, section=section)
 
 
 @bp.post("/comments/<int:comment_id>/resolve")

@@ -146,13 +146,15 @@ def test_axe_finds_nothing_on_any_page_kind(browser, site):
 
     admin = person(browser, site, "admin")
     try:
+        first = _first_section(admin, ids["draft"])
         for path in ["/", "/?year=2024&status=draft", "/search?q=康复", "/search?q=没有这个词语",
                      "/reports/new", "/reports/import", "/admin/users", "/admin/users/new", "/admin/users/2",
                      "/admin/units", "/admin/audit", "/admin/outbox", "/notifications", "/summary?year=2024",
                      f"/reports/{ids['draft']}", f"/reports/{ids['draft']}/print", f"/reports/{ids['draft']}/shares",
                      f"/reports/{ids['draft']}/activity", f"/reports/{ids['draft']}/form/rules",
                      f"/reports/{ids['draft']}/form/import",
-                     f"/reports/{ids['draft']}/sections/{_first_section(admin, ids['draft'])}/history",
+                     f"/reports/{ids['draft']}/sections/{first}/history",
+                     f"/reports/{ids['draft']}/comments/new?section_id={first}",
                      f"/reports/{ids['approved']}", f"/reports/{ids['approved']}/editions/1",
                      f"/reports/{ids['approved']}/editions/1/print", f"/reports/{ids['approved']}/editions/1/sheet",
                      f"/reports/{ids['submitted']}/print"]:
@@ -231,6 +233,10 @@ def test_axe_finds_nothing_in_the_states_people_work_in(browser, site):
         block = reviewer.locator("#comments-report")
         block.locator("summary", has_text="提意见").click()
         audit.check(reviewer, "comment form open")
+        section_block = reviewer.locator(".section .comments").first
+        section_block.get_by_role("link", name="提意见").click()
+        expect(section_block.locator("textarea[name=body]")).to_be_focused()
+        audit.check(reviewer, "a section's comment form opened in place")
         reviewer.locator("#workflow summary", has_text="退回修改").click()
         expect(reviewer.locator("#workflow form.reason-form")).to_be_visible()
         audit.check(reviewer, "return dialog open")

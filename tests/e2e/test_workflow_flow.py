@@ -125,7 +125,9 @@ def test_submit_return_fix_pass_approve(login):
     mark_page(reviewer)
 
     block = reviewer.locator(f"#comments-{sid}")
-    block.locator("summary", has_text="提意见").click()
+    # A section's 提意见 fetches its form into place, ready to type in.
+    block.get_by_role("link", name="提意见").click()
+    expect(block.locator("textarea[name=body]")).to_be_focused()
     block.locator("textarea[name=body]").fill(REVIEW_COMMENT)
     block.get_by_role("button", name="发表意见").click()
     comment = reviewer.locator(f"#comments-{sid} .comment", has_text=REVIEW_COMMENT)

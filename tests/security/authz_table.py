@@ -290,6 +290,7 @@ ROUTES: dict[str, tuple[dict, Req]] = {
     "POST /reports/<int:report_id>/form/import/preview": (EDIT, Req(R + "/form/import/preview", _workbook)),
     "POST /reports/<int:report_id>/form/import": (EDIT, Req(R + "/form/import", _imported)),
     # Comments, workflow, shares, next year's report.
+    "GET /reports/<int:report_id>/comments/new": (COMMENT, Req(R + "/comments/new?section_id={section}")),
     "POST /reports/<int:report_id>/comments": (COMMENT, Req(R + "/comments", {
         "body": "意见", "section_id": "{section}"}, htmx=True)),
     "POST /reports/<int:report_id>/comments/<int:comment_id>/resolve": (RESOLVE, Req(

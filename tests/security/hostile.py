@@ -50,6 +50,8 @@ class Planted:
             r + "/form/rules", r + "/editions/1", r + "/editions/1/print", r + "/editions/1/sheet",
             f"{r}/sections/{self.batch_section}/history", f"{r}/sections/{self.names_section}/history",
             f"{r}/sections/{self.batch_section}/edit",
+            # The page of a section's comment form names the section: the last few payload sections' titles.
+            *(f"{r}/comments/new?section_id={section}" for section in self.sections[-6:-1]),
             "/admin/users", "/admin/units", "/admin/audit", "/admin/audit?page=2", "/admin/audit?page=3",
             f"/admin/units/{self.unit}", "/reports/import",
             *(f"/search?q=xss&page={page}" for page in range(1, 15)),
