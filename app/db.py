@@ -79,6 +79,7 @@ def transaction(db: sqlite_utils.Database, bump: bool = True) -> Iterator[sqlite
                 changed = _take_changed(db)
             if bump and db.conn.total_changes != changes:  # a transaction that only read changes nothing kept
                 db.conn.execute("UPDATE generation SET number = number + 1")
+                db.__dict__["_raised"] = raised(db) + 1
         except BaseException:
             _take_changed(db)
             db.conn.execute("ROLLBACK")
@@ -134,6 +135,12 @@ def all_rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
 def generation(db: sqlite_utils.Database) -> int:
     """How many write transactions the database has committed (schema 0016): a key for what is kept in memory."""
     return db.execute("SELECT number FROM generation").fetchone()[0]
+
+
+def raised(db: sqlite_utils.Database) -> int:
+    """How many times this connection's transactions have raised the generation: a generation read earlier on it
+    still holds while this stays the same, save for other connections' writes."""
+    return db.__dict__.get("_raised", 0)
 
 
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}

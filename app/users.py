@@ -102,20 +102,22 @@ def get_user(db: sqlite_utils.Database, user_id: int) -> User | None:
 _SESSION_USER_SQL = (
     "SELECT users.*, units.name AS unit_name, sessions.id AS session_id, sessions.user_id AS session_user_id,"
     " sessions.created_at AS session_created_at, sessions.last_seen_at AS session_last_seen_at,"
-    " sessions.ended_at AS session_ended_at FROM users"
+    " sessions.ended_at AS session_ended_at, (SELECT number FROM generation) AS generation FROM users"
     " LEFT JOIN units ON units.id = users.unit_id LEFT JOIN sessions ON sessions.id = ? WHERE users.id = ?"
 )
 
 
 def session_user(db: sqlite_utils.Database, token: str | None, user_id: int, idle: timedelta, max_age: timedelta,
-                 touch: bool = True) -> tuple[User | None, str]:
-    """The user with this id, and "" when the cookie's session may go on, else why not (sessions.verdict).
+                 touch: bool = True) -> tuple[User | None, str, int | None]:
+    """The user with this id; "" when the cookie's session may go on, else why not (sessions.verdict); and the
+    database's generation as this read saw it (None without the user), which keys what the request finds kept.
 
-    One read for both: every signed-in request asks, and under load each statement costs a hand-over of the
-    interpreter lock between the server's threads."""
+    One read for all three: every signed-in request asks, and under load each statement costs a hand-over of
+    the interpreter lock between the server's threads."""
     key = sessions.token_hash(token) if token and isinstance(token, str) else ""
     row = one(db, _SESSION_USER_SQL, (key, user_id))
-    return _to_user(row), sessions.verdict(db, token, row, user_id, idle, max_age, touch)
+    why = sessions.verdict(db, token, row, user_id, idle, max_age, touch)
+    return _to_user(row), why, row["generation"] if row else None
 
 
 def generate_password() -> str:

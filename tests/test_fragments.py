@@ -9,6 +9,7 @@ from app import create_app, get_db
 from app.db import generation, transaction
 from app.schema import MIGRATIONS, migrate
 from app.users import change_role, update_unit
+from app.views import kept
 from app.views.kept import Kept
 from tests.conftest import Auth
 from tests.test_form_http import fields, indicator
@@ -107,6 +108,38 @@ def test_the_report_page_follows_changes_made_outside_the_site(app, auth, db):
     with transaction(db):
         db.execute("UPDATE goals SET target = '脚本写入的总体目标' WHERE report_id = ?", (rid,))
     assert "脚本写入的总体目标" in auth.get(f"/reports/{rid}").text
+
+
+def test_a_kept_report_page_costs_one_statement_and_follows_a_write_made_meanwhile(app, auth, db):
+    rid = app.config["SAMPLE_ID"]
+    auth.login("editor")
+    page = auth.get(f"/reports/{rid}").text
+    seen = []
+    with app.app_context():
+        server_db = get_db()  # the thread's connection, which the test client's requests use too
+    server_db.conn.set_trace_callback(seen.append)
+    try:
+        assert auth.get(f"/reports/{rid}").text == page
+        # The session, its user and the generation, in one read: nothing else is asked of the database.
+        assert len(seen) == 1 and "FROM users" in seen[0] and "generation" in seen[0], seen
+        with transaction(db):  # another connection writes between two views
+            db.execute("UPDATE reports SET title = '改过的标题' WHERE id = ?", (rid,))
+        assert "改过的标题" in auth.get(f"/reports/{rid}").text
+    finally:
+        server_db.conn.set_trace_callback(None)
+
+
+def test_a_request_that_writes_does_not_find_what_was_kept_before_its_write(app):
+    # The generation read with the user at the start of a request keys what it finds kept, until the request
+    # itself writes: from then on its own write must show.
+    with app.test_request_context("/"):
+        conn = get_db()
+        kept.seen_generation(conn, generation(conn))
+        assert kept.kept().get(conn, ("probe",), lambda: "made before") == "made before"
+        assert kept.kept().get(conn, ("probe",), lambda: "made again") == "made before"
+        with transaction(conn):
+            conn.execute("INSERT INTO units (name, created_at) VALUES ('新单位', '2025-01-01')")
+        assert kept.kept().get(conn, ("probe",), lambda: "made after the write") == "made after the write"
 
 
 def test_no_trigger_or_count_feeds_a_cache_and_every_write_raises_the_generation(memory_db):

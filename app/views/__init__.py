@@ -171,13 +171,15 @@ def _load_user(user_id: str):
         return None
     config = current_app.config
     # The bell refreshing itself is not someone at work: it must not keep an idle session alive.
-    user, why = session_user(db, session.get("sid"), uid, timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
-                             timedelta(hours=float(config["SESSION_MAX_HOURS"])),
-                             touch=request.endpoint != "notifications.bell")
+    user, why, seen = session_user(db, session.get("sid"), uid,
+                                   timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
+                                   timedelta(hours=float(config["SESSION_MAX_HOURS"])),
+                                   touch=request.endpoint != "notifications.bell")
     if why:
         # Deactivation ends the sessions too; say which it was.
         g.session_ended = "inactive" if user is not None and not user.active else why
         return None
+    kept.seen_generation(db, seen)  # only a session that goes on: ending one is a write
     return user
 
 

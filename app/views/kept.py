@@ -11,9 +11,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from flask import current_app, request
+from flask import current_app, g, request
 
-from ..db import generation
+from ..db import generation, raised
 
 # A page of search hits or of the report list is a few KB to 20 KB, a shared edition up to 500 KB.
 MAX_ITEMS = 512
@@ -59,7 +59,7 @@ class Kept:
 
         changes=False for what never changes once made (a shared edition): no generation in its key."""
         key = _key(current_app.config["DATABASE"], request.script_root, scope, what,
-                   generation(db) if changes else None)
+                   _generation(db) if changes else None)
         value = self._get(key)
         if value is None:
             value = make()
@@ -80,6 +80,23 @@ class Kept:
 def _key(database: str, script_root: str, scope: Hashable, what: tuple[Hashable, ...], gen: int | None) -> tuple:
     """The one shape of a key: database file, script root (links carry it), reader, what, generation."""
     return (database, script_root, scope, *what, gen)
+
+
+def seen_generation(db, number: int | None) -> None:
+    """Note the generation the request's first read saw (users.session_user reads it with the user)."""
+    if number is not None:
+        g.kept_generation = (number, raised(db))
+
+
+def _generation(db) -> int:
+    """The generation this request keys with: the one its first read saw, unless the request has written since.
+
+    A page made from what is there now and kept under an older generation is only ever newer than its key says;
+    the request's own write must not find what was kept before it, hence the check of raised()."""
+    seen = g.get("kept_generation")
+    if seen is not None and seen[1] == raised(db):
+        return seen[0]
+    return generation(db)
 
 
 def kept() -> Kept:
