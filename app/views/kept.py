@@ -4,7 +4,8 @@ Keys are built here, never by callers alone: the database file, the script root 
 the reader's scope, then what the caller names. Anything that may change also carries the database's
 generation, which every write transaction raises as it commits (db.transaction, schema 0016), so a
 write from the site, the CLI or a script makes the next request build afresh: nothing to invalidate.
-A shared edition's page never changes and is kept without it.
+A shared edition's page never changes and is kept without it. A signed-in request keys with the generation
+read together with its session and user (seen_generation), and reads it afresh once it has written itself.
 """
 
 import threading
