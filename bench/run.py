@@ -158,9 +158,11 @@ def _pss(pid: int) -> float:
 
 
 class Server:
-    """The real site (`flask --app app serve`, as in production) in a subprocess, or with `command` another server."""
+    """The real site (`flask --app app serve`, as in production) in a subprocess, or with `command` another server;
+    `root`: the checkout it runs from (bench/ab.py compares two)."""
 
-    def __init__(self, database: Path | None, log: Path, threads: int, command: list[str] | None = None):
+    def __init__(self, database: Path | None, log: Path, threads: int, command: list[str] | None = None,
+                 root: Path = ROOT):
         self.port, self.database = free_port(), database
         env = {**os.environ, "FLASK_DATABASE": str(database), "FLASK_SECRET_KEY": secrets.token_hex(16),
                "FLASK_LOAD_SAMPLE": "false", "PYTHONUNBUFFERED": "1"}
@@ -168,7 +170,7 @@ class Server:
         with open(log, "w", encoding="utf-8") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, *command, "--port", str(self.port), "--threads", str(threads)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
