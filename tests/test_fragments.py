@@ -8,9 +8,10 @@ import pytest
 from app import create_app, get_db
 from app.db import generation, transaction
 from app.schema import MIGRATIONS, migrate
-from app.users import change_role, update_unit
+from app.users import change_role, get_user, update_unit
 from app.views import kept
 from app.views.kept import Kept
+from app.workflow import perform
 from tests.conftest import Auth
 from tests.test_form_http import fields, indicator
 
@@ -127,6 +128,27 @@ def test_a_kept_report_page_costs_one_statement_and_follows_a_write_made_meanwhi
         assert "改过的标题" in auth.get(f"/reports/{rid}").text
     finally:
         server_db.conn.set_trace_callback(None)
+
+
+def test_the_home_page_is_kept_for_its_reader_and_follows_every_write(app, auth, db):
+    rid = app.config["SAMPLE_ID"]
+    auth.login("reviewer")
+    home = auth.get("/").text
+    assert "待您审核" not in home
+    seen = []
+    with app.app_context():
+        server_db = get_db()
+    server_db.conn.set_trace_callback(seen.append)
+    try:
+        assert auth.get("/").text == home and len(seen) == 1, seen  # the session, the user, the generation
+    finally:
+        server_db.conn.set_trace_callback(None)
+    editor = get_user(db, db.execute("SELECT id FROM users WHERE username = 'editor'").fetchone()[0])
+    perform(db, rid, editor, "submit")  # written elsewhere: the reviewer's to-do list shows it at once
+    assert "待您审核" in auth.get("/").text
+    other = Auth(app.test_client())
+    other.login("editor")
+    assert "待您审核" not in other.get("/").text  # another reader's page is their own
 
 
 def test_a_request_that_writes_does_not_find_what_was_kept_before_its_write(app):

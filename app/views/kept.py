@@ -12,7 +12,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from ..db import generation, raised
 
@@ -98,6 +100,20 @@ def _generation(db) -> int:
     if seen is not None and seen[1] == raised(db):
         return seen[0]
     return generation(db)
+
+
+def reader_page(db, what: tuple[Hashable, ...], make: Callable[[], bytes]) -> bytes:
+    """A whole page kept for this reader's session until the next write anywhere, made by `make()` when there is none.
+
+    Its forms carry this session's CSRF token, valid for the whole session (WTF_CSRF_TIME_LIMIT=None), so the key
+    names the session's CSRF secret; the bell's count and the names in the top bar are written in transactions
+    too. A request carrying a one-time message (flash) is made afresh and not kept."""
+    if "_flashes" in session:
+        return make()
+    if "csrf_token" not in session:
+        generate_csrf()  # the session's CSRF secret, made once; the page signs it only when it is made
+    reader = (current_user.id, current_user.role, current_user.unit_id, session["csrf_token"])
+    return kept().get(db, what, make, scope=reader)
 
 
 def kept() -> Kept:

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -24,7 +24,7 @@ from ..reports import unit_choices, units_for_new_reports, visible_units, year_t
 from ..search import MAX_QUERY_CHARS, more_than_pool
 from ..search import search as run_search
 from ..workflow import waiting_for
-from .kept import kept
+from .kept import kept, reader_page
 
 bp = Blueprint("main", __name__)
 SEARCH_PAGE = 20
@@ -47,10 +47,26 @@ def index():
     """My to-do list, then every report I may see: filtered, counted by state, sorted, paged."""
     db = get_db()
     filters = Filters.from_args(request.args)
-    todo = [(r, note) for r in my_todo(db, current_user) if (note := waiting_for(r, current_user))]
-    all_units = kept().get(db, ("units",), lambda: unit_choices(db))  # a district has a thousand
-    filter_units = visible_units(current_user, all_units)
+    default_year = year_to_report()
 
+    def page() -> bytes:
+        todo = [(r, note) for r in my_todo(db, current_user) if (note := waiting_for(r, current_user))]
+        all_units = kept().get(db, ("units",), lambda: unit_choices(db))  # a district has a thousand
+        filter_units = visible_units(current_user, all_units)
+        years, report_list = _report_list(db, filters)
+        chosen = next((unit for unit in filter_units if unit.id == filters.unit_id), None) if filters.unit_id else None
+        return render_template(
+            "index.html", todo=todo, filters=filters, years=years, filter_units=filter_units,
+            chosen_unit=chosen, report_list=report_list, many_units=MANY_UNITS,
+            units=units_for_new_reports(current_user, all_units), default_year=default_year, form={},
+        ).encode()
+
+    # The home page is the one everyone opens most: kept whole for this reader, as the report page is.
+    return Response(reader_page(db, ("home", filters, default_year), page), mimetype="text/html")
+
+
+def _report_list(db, filters: Filters) -> tuple[list[int], Markup]:
+    """The years to choose from and the list itself, kept until the next write for every reader of this scope."""
     def link(**changes):
         """This list's URL with some filters changed (page back to 1 unless given)."""
         values = {"year": filters.year, "unit": filters.unit_id, "unit_name": filters.unit_name,
@@ -59,7 +75,6 @@ def index():
                                         or (k == "page" and v != 1)})
 
     def years_and_list() -> tuple[list[int], Markup]:
-        """The years to choose from and the list itself, kept until the next write."""
         reports, total = list_page(db, current_user, filters)
         html = render_template(
             "_report_list.html", reports=reports, total=total, filters=filters, link=link,
@@ -68,13 +83,7 @@ def index():
 
     # Counting a district's ten thousand reports by state and rendering fifty rows is most of the page's
     # cost; the list depends only on the filters and the reader's scope (every unit, or theirs).
-    years, report_list = kept().get(db, ("report list", filters), years_and_list, scope=reader_scope(current_user))
-    chosen_unit = next((unit for unit in filter_units if unit.id == filters.unit_id), None) if filters.unit_id else None
-    return render_template(
-        "index.html", todo=todo, filters=filters, years=years, filter_units=filter_units,
-        chosen_unit=chosen_unit, report_list=report_list, many_units=MANY_UNITS,
-        units=units_for_new_reports(current_user, all_units), default_year=year_to_report(), form={},
-    )
+    return kept().get(db, ("report list", filters), years_and_list, scope=reader_scope(current_user))
 
 
 @bp.get("/units/suggest")

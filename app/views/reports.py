@@ -1,8 +1,7 @@
 """Report pages: create, import, read, edit the header, export."""
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from ..cloning import stale_sections
@@ -32,7 +31,7 @@ from ..workflow import TRANSITIONS, allowed_actions, last_return
 from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
 from .fragments import all_sections, outline_html, section_renderer
-from .kept import kept
+from .kept import reader_page
 from .printing import file_response, record_export
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -166,18 +165,11 @@ def show(report_id: int):
         return render_template("reports/show.html", report=report, report_html=Markup(  # noqa: S704 # nosec B704 - our own template's output
             render_template("reports/_report.html", **report_context(db, report)))).encode()
 
-    if "_flashes" in session:
-        return Response(page(), mimetype="text/html")  # a message shown once: this view's page only
-    # The whole page is kept (views/kept.py) for this reader's session until the next write anywhere (the
-    # bell's count and the names in the top bar are written in transactions too): building a long report's
-    # page costs ten times serving it. Its forms carry this session's CSRF token, valid for the whole session
-    # (WTF_CSRF_TIME_LIMIT=None), so the key names the session's CSRF secret. The report is read, and the
-    # reader's right to it checked, only when the page is made: a page kept for this reader at this generation
-    # was allowed then, and nothing has been written since (under load each statement saved counts).
-    if "csrf_token" not in session:
-        generate_csrf()  # the session's CSRF secret, made once; the page signs it only when it is made
-    reader = (current_user.id, current_user.role, current_user.unit_id, session["csrf_token"])
-    return Response(kept().get(db, ("report page", report_id), page, scope=reader), mimetype="text/html")
+    # The whole page is kept for this reader (views/kept.reader_page): building a long report's page costs ten
+    # times serving it. The report is read, and the reader's right to it checked, only when the page is made: a
+    # page kept for this reader at this generation was allowed then, and nothing has been written since (under
+    # load each statement saved counts).
+    return Response(reader_page(db, ("report page", report_id), page), mimetype="text/html")
 
 
 @bp.route("/<int:report_id>/header", methods=["GET", "POST"])
