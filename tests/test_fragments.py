@@ -151,6 +151,24 @@ def test_the_home_page_is_kept_for_its_reader_and_follows_every_write(app, auth,
     assert "待您审核" not in other.get("/").text  # another reader's page is their own
 
 
+def test_a_search_page_is_kept_for_its_reader_and_follows_every_write(app, auth, db):
+    rid = app.config["SAMPLE_ID"]
+    auth.login("editor")
+    found = auth.get("/search?q=康复").text
+    assert "康复" in found and "无障碍跑道" not in found
+    seen = []
+    with app.app_context():
+        server_db = get_db()
+    server_db.conn.set_trace_callback(seen.append)
+    try:
+        assert auth.get("/search?q=康复").text == found and len(seen) == 1, seen
+    finally:
+        server_db.conn.set_trace_callback(None)
+    with transaction(db):  # written elsewhere: the next search finds it
+        db.execute("UPDATE reports SET title = '康复与无障碍跑道建设自评' WHERE id = ?", (rid,))
+    assert "无障碍跑道" in auth.get("/search?q=康复").text
+
+
 def test_a_request_that_writes_does_not_find_what_was_kept_before_its_write(app):
     # The generation read with the user at the start of a request keys what it finds kept, until the request
     # itself writes: from then on its own write must show.

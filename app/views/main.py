@@ -99,17 +99,20 @@ def suggest_units():
 def search():
     """Find words (two-character Chinese words included) in the titles and text of my reports."""
     query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    hits, capped = [], False
-    if query:
-        db = get_db()
+    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    db = get_db()
 
-        def find() -> tuple:
-            found = run_search(db, current_user, query, limit=SEARCH_PAGE + 1, offset=(page - 1) * SEARCH_PAGE)
-            return found, bool(found) and more_than_pool(db, current_user, query)
+    def find() -> tuple:
+        found = run_search(db, current_user, query, limit=SEARCH_PAGE + 1, offset=(page_number - 1) * SEARCH_PAGE)
+        return found, bool(found) and more_than_pool(db, current_user, query)
 
+    def page() -> bytes:
         # Ranking reads every match of a common word in the district (tens of milliseconds); the hits depend
-        # only on the words, the page and the reader's scope: every unit, or their own.
-        hits, capped = kept().get(db, ("search", query, page), find, scope=reader_scope(current_user))
-    return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page,
-                           more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL, capped=capped)
+        # only on the words, the page and the reader's scope (every unit, or their own): kept for them all.
+        hits, capped = kept().get(db, ("search", query, page_number), find,
+                                  scope=reader_scope(current_user)) if query else ([], False)
+        return render_template("search.html", query=query, hits=hits[:SEARCH_PAGE], page=page_number,
+                               more=len(hits) > SEARCH_PAGE, pool=fulltext.POOL, capped=capped).encode()
+
+    # The page itself is kept for this reader, as the home page is.
+    return Response(reader_page(db, ("search page", query, page_number), page), mimetype="text/html")
