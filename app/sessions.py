@@ -20,8 +20,8 @@ TOKEN_BYTES = 32
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-def _hash(token: str) -> str:
-    """What the database keeps instead of the cookie's session id."""
+def token_hash(token: str) -> str:
+    """What the database keeps instead of the cookie's session id (users.session_user reads by it)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -33,13 +33,8 @@ def start(db: sqlite_utils.Database, user_id: int, max_age: timedelta) -> str:
     with transaction(db):
         db.execute("DELETE FROM sessions WHERE created_at < ?", (stale,))
         db.execute("INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-                   (_hash(token), user_id, now, now))
+                   (token_hash(token), user_id, now, now))
     return token
-
-
-def token_hash(token: str) -> str:
-    """The key of a cookie's session in the database (users.session_user reads it with the user)."""
-    return _hash(token)
 
 
 def verdict(db: sqlite_utils.Database, token: str | None, row: dict | None, user_id: int, idle: timedelta,
@@ -71,7 +66,8 @@ def end(db: sqlite_utils.Database, token: str | None) -> None:
     if not token or not isinstance(token, str):
         return
     with transaction(db):
-        db.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (clock.now(), _hash(token)))
+        db.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+                   (clock.now(), token_hash(token)))
 
 
 def end_all(db: sqlite_utils.Database, user_id: int) -> None:

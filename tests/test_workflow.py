@@ -253,7 +253,9 @@ def test_a_sections_comment_form_opens_on_request_in_place_or_as_a_page_of_its_o
 
     alone = reviewer.get(link)  # without scripts the link opens a page with the form
     assert alone.status_code == 200 and "对“" in alone.text and "自评结论”提意见" in alone.text
-    assert f'href="/reports/{rid}#section-{sid}"' in alone.text and "hx-post" not in alone.text.split("<main", 1)[-1]
+    main = alone.text.split("<main", 1)[-1]
+    assert f'href="/reports/{rid}#section-{sid}"' in alone.text and "hx-post" not in main
+    assert "<summary" not in main and f'href="/reports/{rid}#section-{sid}">取消</a>' in main  # a plain form
     posted = reviewer.post(f"/reports/{rid}/comments", {"body": "页面上写的意见", "section_id": str(sid)}, htmx=False)
     assert posted.status_code == 303 and posted.headers["Location"].endswith(f"/reports/{rid}#section-{sid}")
     assert "页面上写的意见" in reviewer.get(f"/reports/{rid}").text
