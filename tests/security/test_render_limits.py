@@ -82,3 +82,38 @@ def test_without_a_worker_the_text_is_still_converted(monkeypatch):
 
     monkeypatch.setattr(sandbox.subprocess, "Popen", cannot_start)
     assert render_markdown("**仍可用**") == "<p><strong>仍可用</strong></p>"
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User plus system CPU a process has used, in clock ticks (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_a_fresh_workers_first_text_is_not_charged_for_loading_markdown():
+    # Loading Python-Markdown costs a worker 60-100 ms of CPU: counted against the first text's
+    # RENDER_SECONDS, a loaded server once stored a normal section as plain text after a restart.
+    worker = sandbox.Worker(render._pool.task, render._LIMITS)
+    try:
+        before = _cpu_ticks(worker.process.pid)
+        assert worker.call("# 一、基本情况\n\n正文".encode(), RENDER_SECONDS) == (
+            "<h1>一、基本情况</h1>\n<p>正文</p>".encode())
+        assert _cpu_ticks(worker.process.pid) - before <= 2  # clock ticks of 10 ms
+    finally:
+        worker.close()
+
+
+def test_a_reused_converter_forgets_the_last_text():
+    # One converter serves every text of a worker: a reference defined in one text must not resolve in
+    # the next, nor its footnote-like state leak.
+    render.stop_workers()
+    assert render_markdown("[甲]\n\n[甲]: https://example.com/a") == (
+        '<p><a href="https://example.com/a" rel="noopener noreferrer">甲</a></p>')
+    assert render_markdown("[甲]") == "<p>[甲]</p>"
+
+
+def test_after_a_text_too_deep_to_convert_the_next_keeps_its_paragraphs():
+    render.stop_workers()  # one worker, so that both texts go to the same converter
+    render_markdown("- " * 500 + "x")
+    assert render_markdown("甲\n\n乙") == "<p>甲</p>\n<p>乙</p>"
