@@ -126,6 +126,8 @@ def _convert(text: str) -> str | None:
     except sandbox.Overrun as overrun:
         if overrun.cause == "time":
             log.warning("Markdown of %d characters took over %.1f s: shown as plain text", len(text), limit)
+        elif overrun.cause != "depth":  # too deep is the text's own doing; anything else is worth a line
+            log.warning("Markdown worker failed on %d characters (%s): shown as plain text", len(text), overrun)
         return None
     except OSError as error:
         log.error("Markdown worker could not start (%s): converting in the server process", error)

@@ -194,11 +194,8 @@ class Pool:
         if seconds <= 0 or not self._slots.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             raise Overrun("time")
         try:
-            for _attempt in range(2):  # an idle worker that has died meanwhile is replaced once
-                with self._lock:
-                    worker = self._idle.pop() if self._idle else None
-                if worker is None:
-                    worker = Worker(self.task, self.limits)
+            for _attempt in range(2):  # a worker that died under the job itself (not of a limit): one more try
+                worker = self._take_idle() or Worker(self.task, self.limits)
                 started = time.monotonic()
                 try:
                     answer = worker.call(payload, min(seconds, deadline - started))
@@ -218,6 +215,15 @@ class Pool:
             raise Overrun("crash")
         finally:
             self._slots.release()
+
+    def _take_idle(self) -> Worker | None:
+        """An idle worker whose process is still alive, or None; the dead ones are let go."""
+        while True:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None or worker.process.poll() is None:
+                return worker
+            worker.close()
 
     def _keep(self, worker: Worker) -> None:
         """Put a worker that answered back among the idle ones."""

@@ -65,8 +65,10 @@ def test_the_workers_can_be_stopped_and_come_back():
     assert render_markdown("*a*") == "<p><em>a</em></p>"
 
 
-def test_a_worker_that_died_while_idle_is_replaced():
-    render_markdown("a")
+def test_workers_that_died_while_idle_are_replaced():
+    # More idle workers than the one retry a call allows for a worker that dies under its job.
+    for _ in range(3):
+        render._pool._keep(sandbox.Worker(render._pool.task, render._LIMITS))
     with render._pool._lock:
         for worker in render._pool._idle:
             worker.process.kill()
@@ -117,3 +119,12 @@ def test_after_a_text_too_deep_to_convert_the_next_keeps_its_paragraphs():
     render.stop_workers()  # one worker, so that both texts go to the same converter
     render_markdown("- " * 500 + "x")
     assert render_markdown("甲\n\n乙") == "<p>甲</p>\n<p>乙</p>"
+
+
+def test_a_worker_failure_leaves_a_line_in_the_log(monkeypatch, caplog):
+    def crash(*args, **kwargs):
+        raise sandbox.Overrun("crash", "exit code -9")
+
+    monkeypatch.setattr(render._pool, "call", crash)
+    assert render_markdown("*甲*") == "<p>*甲*</p>"
+    assert "Markdown worker failed on 3 characters (crash: exit code -9)" in caplog.text
