@@ -8,13 +8,17 @@ and db.transaction() hands the noted ids to refresh() before it commits. The sum
 instead of scoring and checking a district's reports on every cold view.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlite_utils
 
-from .db import all_rows, before_commit, one
-from .form_store import form_state
+from .db import all_rows, before_commit, one, transaction
+from .form_store import FormState, form_state
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,10 @@ COLUMNS = ("total", "grade", "rate", "budget_score", "indicator_score", "adjuste
 _DECIMALS = ("total", "rate", "budget_score", "indicator_score", "adjusted", "executed")
 
 
-def compute(db: sqlite_utils.Database, report: dict) -> Facts:
-    """The facts of a report now (`report`: its row of reports), as the report page computes them."""
-    state = form_state(db, report)
+def compute(db: sqlite_utils.Database, report: dict, state: FormState | None = None) -> Facts:
+    """The facts of a report now (`report`: its row of reports), as the report page computes them (from
+    `state`, its form state now, if at hand)."""
+    state = state or form_state(db, report)
     score = state.score
     return Facts(score.total, score.grade, score.budget.rate, score.budget.score, score.indicator_total,
                  score.budget.adjusted, score.budget.executed, len(state.checks.errors), len(state.checks.warnings))
@@ -53,17 +58,34 @@ def from_row(row: dict) -> Facts:
 
 def refresh(db: sqlite_utils.Database, report_ids: set[int]) -> None:
     """Write the facts of these reports as they are now (inside the caller's transaction); a report gone loses its."""
+    given = db.__dict__.pop("_final_states", {})
     for report_id in sorted(report_ids):
         report = one(db, "SELECT * FROM reports WHERE id = ?", (report_id,))
         if report is None:
             db.execute("DELETE FROM report_facts WHERE report_id = ?", (report_id,))
             continue
-        facts = compute(db, report)
+        facts = compute(db, report, given.get(report_id))
         values = [getattr(facts, name) for name in COLUMNS]
         db.execute(
             f"INSERT OR REPLACE INTO report_facts (report_id, {', '.join(COLUMNS)})"  # noqa: S608 (fixed names)
             f" VALUES (?{', ?' * len(COLUMNS)})",
             (report_id, *(str(v) if isinstance(v, Decimal) else v for v in values)))
+
+
+def write_then_state(db: sqlite_utils.Database, report: dict, write: Callable[[], T]) -> tuple[T, FormState]:
+    """`write()` as one write transaction, and the report's form state as that transaction leaves it.
+
+    For a view that shows the state after its write (the checks panel beside a saved section or row):
+    refresh() stores the facts from this same state instead of computing it a second time, a sixth of a
+    section save. Inside a caller's transaction the state is only returned: refresh() computes its own."""
+    try:
+        with transaction(db):
+            result = write()
+            state = form_state(db, report)
+            db.__dict__.setdefault("_final_states", {})[report["id"]] = state
+        return result, state
+    finally:
+        db.__dict__.pop("_final_states", None)  # a write that changed nothing never reached refresh()
 
 
 def refresh_all(db: sqlite_utils.Database) -> int:

@@ -274,13 +274,14 @@ SAVES = (("save", "保存部分：8 名填报人各改一个部分，一存完�
 
 
 def _save_sections(database: Path, ids: dict) -> tuple[str, ...]:
-    """section:version of the sections the editors save, as the database holds them now."""
+    """section:version:title of the sections the editors save, as the database holds them now (the title
+    URL-encoded: the edit form sends it back as shown_title, as a browser does)."""
     found = []
     with sqlite3.connect(database) as conn:
         for pair in ids["save_sections"]:
             section = int(pair.split(":")[0])
-            version = conn.execute("SELECT version FROM sections WHERE id = ?", (section,)).fetchone()[0]
-            found.append(f"{section}:{version}")
+            version, title = conn.execute("SELECT version, title FROM sections WHERE id = ?", (section,)).fetchone()
+            found.append(f"{section}:{version}:{quote(title)}")
     return tuple(found)
 
 

@@ -11,6 +11,7 @@ The Python GIL keeps one server process on about one core, so this bounds the th
 """
 
 import argparse
+import html
 import re
 import tempfile
 import time
@@ -85,15 +86,18 @@ def main() -> None:
         cold = fastest(lambda c=client, p=path: c.get(p), tries, before=lambda: forget_kept_pages(app))
         print(f"| {name} | {len(response.data) // 1024} | {page:.1f} | {cold:.1f} | {1000 / page:.0f} |")
     section = ids["save_sections"][0].split(":")[0]  # "id:version"
-    version = [int(re.search(r'name="version" value="(\d+)"', editor.get(
-        f"/reports/{ids['r40']}/sections/{section}/edit", headers={"HX-Request": "true"}).text).group(1))]
+    form = editor.get(f"/reports/{ids['r40']}/sections/{section}/edit", headers={"HX-Request": "true"}).text
+    version = [int(re.search(r'name="version" value="(\d+)"', form).group(1))]
+    # The title as the browser sends it back: unchanged, so the answer needs no outline.
+    title = html.unescape(re.search(r'name="shown_title" value="([^"]*)"', form).group(1))
     count = [0]
 
     def save():
         count[0] += 1
         response = editor.post(f"/reports/{ids['r40']}/sections/{section}", headers={
             "HX-Request": "true", "X-CSRFToken": token},
-            data={"markdown": f"第{count[0]}次保存。本单位全年为残疾人提供康复服务。", "version": version[0]})
+            data={"markdown": f"第{count[0]}次保存。本单位全年为残疾人提供康复服务。", "version": version[0],
+                  "title": title, "shown_title": title})
         version[0] = int(re.search(r'data-version="(\d+)"', response.text).group(1))
 
     page = fastest(save, args.tries)

@@ -183,6 +183,33 @@ def test_a_failed_write_leaves_the_facts_as_they_were(app, db):
     assert_fresh(db)
 
 
+def test_a_write_that_returns_its_state_scores_the_report_once_and_stores_the_same_facts(app, db, monkeypatch):
+    import app.facts as facts
+
+    calls = []
+    real = facts.form_state
+    monkeypatch.setattr(facts, "form_state", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    sample = app.config["SAMPLE_ID"]
+    section = _section(db, sample)
+    report = _report(db, sample)
+    saved, state = facts.write_then_state(db, report, lambda: save_section(
+        db, report, get_user(db, 1), section.id, "二、自评结论\n\n经自评，得分60分。", section.version))
+    assert saved.version == section.version + 1 and len(calls) == 1
+    assert state.checks == facts.form_state(db, report).checks
+    assert_fresh(db)
+    # Nothing to write: nothing is left for the next transaction on this connection to take for its own.
+    facts.write_then_state(db, report, lambda: save_section(db, report, get_user(db, 1), saved.id,
+                                                             saved.markdown, saved.version))
+    assert "_final_states" not in db.__dict__
+    # Inside a caller's transaction, a later write in it is not hidden behind the state handed over earlier.
+    indicator = _indicator(db, sample)
+    with database.transaction(db):
+        facts.write_then_state(db, report, lambda: None)
+        save_row(db, _report(db, sample), get_user(db, 1), "indicators", indicator.id,
+                 _indicator_fields(indicator, actual="0"), indicator.version)
+    assert_fresh(db)
+
+
 def test_the_migration_fills_the_facts_of_existing_reports(app, db):
     db.execute("DROP TABLE report_facts")
     db.execute("PRAGMA user_version = 16")

@@ -88,6 +88,22 @@ def test_edit_fragment_then_save_renders_in_place(auth, app, db):
     assert row["version"] == 2 and row["html"] == "<p><strong>完成</strong>了全部目标。</p>"
 
 
+def test_a_save_sends_the_outline_back_only_when_the_title_changed(auth, app, db):
+    auth.login()
+    rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")
+    form = auth.get(f"/reports/{rid}/sections/{sid}/edit", htmx=True)
+    assert 'name="shown_title" value="自评结论"' in form.text
+    same = auth.post(f"/reports/{rid}/sections/{sid}",
+                     {"markdown": "只改正文。", "version": "1", "title": "自评结论", "shown_title": "自评结论"})
+    assert same.status_code == 200 and "只改正文" in same.text
+    assert 'id="outline"' not in same.text
+    assert 'id="checks"' in same.text  # the checks read the narrative: they always come back
+    renamed = auth.post(f"/reports/{rid}/sections/{sid}", {"markdown": "只改正文。", "version": "2",
+                                                           "title": "自评结论及得分", "shown_title": "自评结论"})
+    outline = renamed.text.split('id="outline"')[1]
+    assert 'hx-swap-oob="true"' in outline and "自评结论及得分</a>" in outline
+
+
 def test_stale_save_gets_409_with_both_texts_and_overwrites_nothing(auth, app, db):
     auth.login()
     rid, sid = app.config["SAMPLE_ID"], section_id(db, "自评结论")

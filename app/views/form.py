@@ -10,6 +10,7 @@ from ..audit import FORM_FIELD_LABELS
 from ..checks import Checks
 from ..comments import can_comment, can_reply, comments_by_section, form_row_anchor, form_rows
 from ..db import get_db
+from ..facts import write_then_state
 from ..form_model import FormInputError, actual_text, kind_label, rules_fields, target_text
 from ..form_store import (
     TABLES,
@@ -131,10 +132,12 @@ def _back(report: dict, anchor: str = "form"):
     return redirect(url_for("reports.show", report_id=report["id"], _anchor=anchor), code=303)
 
 
-def _changed(report: dict, template: str, budget: bool = False, status: int = 200, **extra):
-    """A fragment plus out-of-band updates of the totals, the badge, the checks and placeholders."""
+def _changed(report: dict, template: str, budget: bool = False, status: int = 200, state: FormState | None = None,
+             **extra):
+    """A fragment plus out-of-band updates of the totals, the badge, the checks and placeholders (from `state`,
+    the form state the write left, if at hand)."""
     db = get_db()
-    context = {"report": report, **form_context(db, report), "can_comment": can_comment(current_user, report),
+    context = {"report": report, **form_context(db, report, state), "can_comment": can_comment(current_user, report),
                "can_reply": can_reply(current_user, report), **extra}
     main = render_template(template, **context) if template else ""
     oob = render_template("reports/_form_oob.html", budget_changed=budget, **context)
@@ -255,8 +258,10 @@ def update_row(report_id: int, kind: str, row_id: int):
     db = get_db()
     report = _report(report_id)
     key = f"{PREFIX[kind]}-{row_id}"
+    submitted, version = _submitted(kind), _version()
     try:
-        row = save_row(db, report, current_user, kind, row_id, _submitted(kind), _version())
+        row, state = write_then_state(
+            db, report, lambda: save_row(db, report, current_user, kind, row_id, submitted, version))
     except FormInputError as error:
         if not request.htmx:
             raise InvalidInput(str(error)) from None
@@ -271,7 +276,7 @@ def update_row(report_id: int, kind: str, row_id: int):
                          status=409)
     if not request.htmx:
         return _back(report, key)
-    return _changed(report, _view_row_template(kind), budget=kind == "budget", row=row, kind=kind)
+    return _changed(report, _view_row_template(kind), budget=kind == "budget", state=state, row=row, kind=kind)
 
 
 @bp.post("/<any(budget, indicators):kind>/<int:row_id>/delete")
@@ -367,8 +372,9 @@ def save_part(report_id: int, part: str):
     values = {name: request.form.get(name, "") for name in names}
     save = save_header if part == "header" else save_goals
     template_name = f"reports/_form_{part}_edit.html"
+    version = _version()
     try:
-        save(db, report, current_user, values, _version())
+        _, state = write_then_state(db, report, lambda: save(db, report, current_user, values, version))
     except FormInputError as error:
         if not request.htmx:
             raise InvalidInput(str(error)) from None
@@ -381,7 +387,7 @@ def save_part(report_id: int, part: str):
                                **form_context(db, report)), 409
     if not request.htmx:
         return _back(report, f"form-{part}")
-    return _changed(report, f"reports/_form_{part}.html")
+    return _changed(report, f"reports/_form_{part}.html", state=state)
 
 
 @bp.get("/budget-weight/edit")

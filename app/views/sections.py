@@ -7,7 +7,8 @@ from ..cloning import stale_sections
 from ..comments import can_comment, can_reply, comments_by_section
 from ..db import get_db
 from ..diffing import diff_lines, has_changes
-from ..form_store import form_state, placeholder_values
+from ..facts import write_then_state
+from ..form_store import placeholder_values
 from ..permissions import can_edit, require_edit
 from ..placeholders import fill
 from ..render import render_markdown
@@ -118,8 +119,12 @@ def save(report_id: int, section_id: int):
     if "markdown" not in request.form:
         raise InvalidInput("没有收到正文内容，未作任何修改。请刷新页面后重试。")
     markdown, title = request.form["markdown"], request.form.get("title")
+    version = _version()
     try:
-        section = save_section(db, report, current_user, section_id, markdown, _version(), title)
+        # The checks read the narrative too (required sections, 自评结论, years): the saved section comes
+        # back with them, as the save leaves the report.
+        section, state = write_then_state(
+            db, report, lambda: save_section(db, report, current_user, section_id, markdown, version, title))
     except Conflict as conflict:
         mine = {"markdown": markdown, "title": title or "", "current": conflict.current}
         if conflict.current is not None:
@@ -132,10 +137,10 @@ def save(report_id: int, section_id: int):
     if not request.htmx:
         return redirect(url_for("reports.show", report_id=report_id, _anchor=f"section-{section_id}"),
                         code=303)
-    # The checks read the narrative too (required sections, 自评结论, years): refresh them with it.
-    sections = get_sections(db, report_id)
+    # The outline only when the title the page shows has changed (a form without shown_title: always).
+    sections = get_sections(db, report_id) if request.form.get("shown_title") != section.title else None
     return section_fragment("reports/_section_saved.html", report, section, sections=sections,
-                            **checks_context(db, report, form_state(db, report, sections)))
+                            **checks_context(db, report, state))
 
 
 @bp.post("/sections")

@@ -90,6 +90,15 @@ def test_edit_section_in_place(login):
     expect(section.locator(".section-body")).to_contain_text("新内容")
     expect(section.locator(".section-body")).not_to_contain_text("坚强领导")
 
+    # A new title reaches the outline in place; saving the text alone leaves the outline as it is.
+    mark_page(page)
+    for title in ("自评结论及得分", "自评结论"):
+        open_editor(page, sid)
+        page.locator(f"#section-{sid}.editing input[name=title]").fill(title)
+        page.locator(f"#section-{sid}").get_by_role("button", name="保存").click()
+        expect(page.locator("#outline").get_by_role("link", name=f"（二）{title}", exact=True)).to_have_count(1)
+    assert_not_reloaded(page)
+
 
 def test_concurrent_save_shows_conflict_and_keeps_other_text(login):
     """B saves first; A's stale save gets the conflict view, not an overwrite; A may then save."""
