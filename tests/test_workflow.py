@@ -1,5 +1,6 @@
 """The approval workflow: every (state, action, role), races, frozen editions, returns and resubmission."""
 
+import re
 import threading
 
 import pytest
@@ -258,7 +259,14 @@ def test_a_sections_comment_form_opens_on_request_in_place_or_as_a_page_of_its_o
     assert "<summary" not in main and f'href="/reports/{rid}#section-{sid}">取消</a>' in main  # a plain form
     posted = reviewer.post(f"/reports/{rid}/comments", {"body": "页面上写的意见", "section_id": str(sid)}, htmx=False)
     assert posted.status_code == 303 and posted.headers["Location"].endswith(f"/reports/{rid}#section-{sid}")
-    assert "页面上写的意见" in reviewer.get(f"/reports/{rid}").text
+    page = reviewer.get(f"/reports/{rid}").text
+    # With a thread and without one, a section's block ends with the same link to its own form.
+    block = page.split(f'<div id="comments-{sid}" class="comments"', 1)[1].split("</section>", 1)[0]
+    assert "页面上写的意见" in block and f'href="{link}" hx-get="{link}" hx-target="this"' in block
+    empty = re.findall(r'<div id="comments-(\d+)" class="comments"><a class="small button add-comment" '
+                       r'href="([^"]+)" hx-get="([^"]+)"', page)
+    assert len(empty) > 5 and all(href == get == f"/reports/{rid}/comments/new?section_id={section}"
+                                  for section, href, get in empty)
 
     other_sid = db.execute("SELECT id FROM sections WHERE report_id != ? LIMIT 1", (rid,)).fetchone()
     for bad in ("abc", "", "99999999999999999999999", "0", *([str(other_sid[0])] if other_sid else [])):
