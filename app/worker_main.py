@@ -22,10 +22,10 @@ except ImportError:  # Windows: only the wall-time limit (the parent kills the p
 
 
 def markdown_html(extensions: str):
-    """Python-Markdown's HTML of a UTF-8 text (sanitising is the server's job), from one converter.
+    """The Markdown task: a UTF-8 text → Python-Markdown's HTML (sanitising is the server's job), one converter.
 
-    Loaded before the worker says it is ready: the import takes 70-100 ms on an idle machine and over a
-    second on a loaded one, which would count against the first text's time and store it as plain text."""
+    Made before the worker says it is ready: the import takes 60-100 ms on an idle machine and far more on a
+    loaded one, which would count against the first text's time and store it as plain text."""
     import markdown
 
     def new_converter():
