@@ -155,7 +155,9 @@
     }
   });
 
-  // Clear old messages before each new request so an error never looks current.
+  // Clear old messages before each new request so an error never looks current. Not for the requests a page
+  // makes by itself in the background (data-background: the bell, who else is editing): they would wipe out a
+  // message, such as why a submission was refused, seconds after it was shown.
   document.addEventListener("htmx:beforeRequest", function (event) {
     // A menu whose item was chosen closes (rows of the 自评表 stay in place after 在下方插入).
     var menu = event.detail.elt.closest && event.detail.elt.closest("details.menu");
@@ -167,14 +169,14 @@
       var summary = menu.querySelector("summary");
       if (hadFocus && summary) { summary.focus(); }
     }
-    if (event.detail.elt.matches("textarea, [data-preview]")) { return; }
+    if (event.detail.elt.matches("textarea, [data-preview], [data-background]")) { return; }
     var box = document.getElementById("messages");
     if (box) { box.innerHTML = ""; }
   });
 
   document.addEventListener("htmx:sendError", function (event) {
-    // The bell refreshing itself in the background: it tries again on its own; nothing was lost.
-    if (event.detail.elt && event.detail.elt.id === "bell") { return; }
+    // A background refresh (the bell, who else is editing) tries again on its own; nothing was lost.
+    if (event.detail.elt && event.detail.elt.matches("[data-background]")) { return; }
     showMessage("无法连接服务器，操作未完成（内容未保存）。请检查网络后重试。");
   });
   document.addEventListener("htmx:timeout", function () {

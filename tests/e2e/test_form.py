@@ -122,6 +122,12 @@ def test_the_checks_panel_follows_the_form(login):
     answer_confirm(page)
     expect(page.locator("#messages")).to_contain_text("提交前检查发现 1 个错误")
     expect(page.locator("#status-badge")).to_have_text("草稿")
+    # The page's own refresh of who else is editing (every 2 s here) leaves the message where it is.
+    with page.expect_response(lambda response: response.url.endswith("/presence"), timeout=10_000) as polled:
+        pass
+    assert polled.value.ok
+    page.wait_for_timeout(100)  # the answer swapped in
+    expect(page.locator("#messages")).to_contain_text("提交前检查发现 1 个错误", timeout=500)
     row_id = open_row(page, "结转结余率")
     page.locator(f"#{row_id} input[name=weight]").fill("4")
     save_row(page, row_id)
