@@ -105,6 +105,16 @@ class LiveServer:
         """Everything the server wrote so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def logged(self, pattern: str, timeout: float = 10.0) -> re.Match | None:
+        """The first log line matching a regular expression, waiting for it: the server writes its log lines
+        from a thread of their own, a moment after the answer has gone out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = re.search(pattern, self.log())
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
 
 class Reply:
     """Status and body of one request; status 0 when the connection failed."""

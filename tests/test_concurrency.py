@@ -62,8 +62,8 @@ def test_fifty_simultaneous_saves_from_one_version_give_one_200_and_49_409(live,
     assert "database is locked" not in server.log()
     assert "Traceback" not in server.log()
     # The server logs each request in one line, under its request id.
-    assert re.search(r"INFO app\.requests \[[0-9a-f]{12}\] method=POST path=/reports/\d+/sections/\d+ status=409 "
-                     r"ms=\d+\.\d user=\d+ ip=127\.0\.0\.1 bytes=\d+", server.log())
+    assert server.logged(r"INFO app\.requests \[[0-9a-f]{12}\] method=POST path=/reports/\d+/sections/\d+ status=409 "
+                         r"ms=\d+\.\d user=\d+ ip=127\.0\.0\.1 bytes=\d+")
     winner = next(n for n, reply in enumerate(replies) if reply.status == 200)
     # Every loser sees the winner's text in the conflict view, not a silent overwrite.
     assert all(f"第{round_}轮，第{winner}位的文本。" in reply.body for reply in replies if reply.status == 409)

@@ -212,6 +212,70 @@ def test_waitress_queue_warnings_are_held_to_one_a_minute(monkeypatch):
     assert records[3].getMessage() == "Task queue depth is 3（此前一分钟内另有 2 条同类警告未记录）"
 
 
+@pytest.fixture
+def served_logging(monkeypatch):
+    """The `serve` logging set-up, undone afterwards (it changes the process's root logger)."""
+    import atexit
+
+    root, app_logger, queue_logger = logging.getLogger(), logging.getLogger("app"), logging.getLogger("waitress.queue")
+    saved = (root.handlers[:], root.level, app_logger.handlers[:], queue_logger.filters[:])
+    monkeypatch.setattr(logging, "_srcfile", logging._srcfile)
+    for flag in ("logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, flag, getattr(logging, flag))
+    monkeypatch.setattr(atexit, "register", lambda function: function)  # the test stops it itself
+    root.handlers = [h for h in root.handlers if not getattr(h, "_jixiao", False)]
+    yield
+    root.handlers, app_logger.handlers, queue_logger.filters = saved[0], saved[2], saved[3]
+    root.setLevel(saved[1])
+
+
+class HeldStream:
+    """A stderr that cannot be written until it is let go (a full pipe, a slow disk)."""
+
+    def __init__(self):
+        import io
+        import threading
+
+        self.text, self.free = io.StringIO(), threading.Event()
+
+    def write(self, text: str) -> int:
+        self.free.wait(timeout=30)
+        return self.text.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_request_thread_never_waits_for_the_log_to_be_written(served_logging):
+    import threading
+
+    from app.requestlog import configure, log_request
+
+    stream = HeldStream()
+    stop = configure(stream=stream)
+
+    def requests():
+        for n in range(200):
+            log_request(f"{n:012x}", "GET", "/s/secret-token", 200, 1.5, "-", "127.0.0.1", "100")
+
+    thread = threading.Thread(target=requests)
+    thread.start()
+    thread.join(timeout=10)
+    # Writing is held, yet every request's line has been handed over: a request waits for no one's write.
+    assert not thread.is_alive()
+    assert stream.text.getvalue() == ""
+    stream.free.set()
+    stop()  # what exit and SIGTERM do: every queued line is written, in order
+    lines = stream.text.getvalue().splitlines()
+    assert len(lines) == 200
+    assert re.fullmatch(r"\S+ \S+ INFO app\.requests \[000000000000\] method=GET path=/s/\*\*\* status=200 ms=1\.5 "
+                        r"user=- ip=127\.0\.0\.1 bytes=100", lines[0])
+    assert [line.split("[")[1][:12] for line in lines] == [f"{n:012x}" for n in range(200)]
+    # After the queue has stopped (late in exit) a line is still written, directly.
+    logging.getLogger("app").warning("退出时的最后一行")
+    assert stream.text.getvalue().splitlines()[-1].endswith("WARNING app [-] 退出时的最后一行")
+
+
 def test_a_share_view_does_not_hash_the_edition_again_but_its_print_page_checks_it(app, client, db, monkeypatch):
     import app.printing as printing
     from app.reports import get_report
