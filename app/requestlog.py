@@ -158,7 +158,7 @@ def configure(level: int = logging.INFO, stream=None) -> Callable[[], None]:
     writer.addFilter(RequestIdFilter())  # for records written directly, once the queue has stopped
     # Request threads only put their records on a queue; one thread of its own writes them. Writing under the
     # handler's lock from eight threads made each request wait for the others' writes to stderr, and each write
-    # gave up the GIL: the share page answered at a third of the rate it does now (docs/benchmarks.md).
+    # gave up the GIL: share pages had a p99 of 125 ms instead of 21 (docs/benchmarks.md, fifth round).
     records = queue.SimpleQueue()
     handler = logging.handlers.QueueHandler(records)
     handler.addFilter(RequestIdFilter())  # in the request's own thread: the id lives in its context
