@@ -145,6 +145,18 @@ class OncePerMinute(logging.Filter):
         return True
 
 
+class _Handoff(logging.handlers.QueueHandler):
+    """Put a record on the writer's queue as it is; the writer thread formats it."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The standard prepare() formats and copies every record in the logging thread, so that it can cross to
+        # another process; a thread of this one needs only the arguments merged, before the objects they name
+        # change.
+        if record.args:
+            record.msg, record.args = record.getMessage(), None
+        return record
+
+
 def configure(level: int = logging.INFO, stream=None) -> Callable[[], None]:
     """Send every log record to stderr (or `stream`), one line each, with the request id (the `serve` set-up);
     returns the function that writes what is still queued, which also runs at exit."""
@@ -160,7 +172,7 @@ def configure(level: int = logging.INFO, stream=None) -> Callable[[], None]:
     # handler's lock from eight threads made each request wait for the others' writes to stderr, and each write
     # gave up the GIL: share pages had a p99 of 125 ms instead of 21 (docs/benchmarks.md, fifth round).
     records = queue.SimpleQueue()
-    handler = logging.handlers.QueueHandler(records)
+    handler = _Handoff(records)
     handler.addFilter(RequestIdFilter())  # in the request's own thread: the id lives in its context
     handler._jixiao = True  # configured once per process
     listener = logging.handlers.QueueListener(records, writer)

@@ -276,6 +276,26 @@ def test_a_request_thread_never_waits_for_the_log_to_be_written(served_logging):
     assert stream.text.getvalue().splitlines()[-1].endswith("WARNING app [-] 退出时的最后一行")
 
 
+def test_a_queued_line_says_what_was_true_when_it_was_logged_and_keeps_its_traceback(served_logging):
+    from app.requestlog import configure
+
+    stream = HeldStream()
+    stop = configure(stream=stream)
+    sections = ["一、部门概况"]
+    logging.getLogger("app").info("保存了 %s", sections)
+    sections.append("之后才加的部分")  # changed while the line still waits in the queue
+    try:
+        {}["缺少的键"]
+    except KeyError:
+        logging.getLogger("app").exception("导出失败（报告 %d）", 42)
+    stream.free.set()
+    stop()
+    lines = stream.text.getvalue().splitlines()
+    assert lines[0].endswith("INFO app [-] 保存了 ['一、部门概况']")
+    assert lines[1].endswith("ERROR app [-] 导出失败（报告 42）")
+    assert lines[2] == "Traceback (most recent call last):" and lines[-1] == "KeyError: '缺少的键'"
+
+
 def test_a_share_view_does_not_hash_the_edition_again_but_its_print_page_checks_it(app, client, db, monkeypatch):
     import app.printing as printing
     from app.reports import get_report
