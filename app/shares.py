@@ -125,7 +125,10 @@ def open_share(db: sqlite_utils.Database, token: str) -> dict | None:
     if not _TOKEN_SHAPE.match(token or ""):
         return None
     digest = token_hash(token)
-    share = one(db, "SELECT * FROM shares WHERE token_hash = ?", (digest,))  # the UNIQUE index
+    # The UNIQUE index; only the columns a view needs: every share view reads them, and under load each column
+    # of the row is paid for again in the hand-overs of the interpreter lock (docs/benchmarks.md, sixth round).
+    share = one(db, "SELECT id, report_id, edition_id, token_hash, expires_at, revoked_at FROM shares"
+                " WHERE token_hash = ?", (digest,))
     # The lookup is by hash, so timing says nothing about the token; compare_digest anyway.
     if share is None or not hmac.compare_digest(share["token_hash"], digest):
         return None

@@ -99,8 +99,11 @@ def get_user(db: sqlite_utils.Database, user_id: int) -> User | None:
     return _to_user(one(db, _USER_SQL + "users.id = ?", (user_id,)))
 
 
+# Only what a User is made of (_to_user) and what sessions.verdict reads: every signed-in request reads this row,
+# and under load each column costs more than it does alone (docs/benchmarks.md, sixth round).
 _SESSION_USER_SQL = (
-    "SELECT users.*, units.name AS unit_name, sessions.id AS session_id, sessions.user_id AS session_user_id,"
+    "SELECT users.id, users.username, users.display_name, users.role, users.unit_id, users.active,"
+    " units.name AS unit_name, sessions.id AS session_id, sessions.user_id AS session_user_id,"
     " sessions.created_at AS session_created_at, sessions.last_seen_at AS session_last_seen_at,"
     " sessions.ended_at AS session_ended_at, (SELECT number FROM generation) AS generation FROM users"
     " LEFT JOIN units ON units.id = users.unit_id LEFT JOIN sessions ON sessions.id = ? WHERE users.id = ?"
