@@ -350,10 +350,11 @@ class FormState:
 
 def _plain_sections(db, report_id: int) -> list[Section]:
     """Live sections with their text, numbered, without HTML or filled placeholders (for the checks)."""
-    rows = all_rows(db, "SELECT id, report_id, position, level, title, markdown, '' AS html, version, updated_at,"
-                        " NULL AS updated_by_name FROM sections WHERE report_id = ? AND deleted_at IS NULL"
-                        " ORDER BY position", (report_id,))
-    sections = [Section(**row) for row in rows]
+    # No column the checks do not need: every save reads this for every section, and each value of each row costs a
+    # hand-over of the interpreter lock between the server's threads (docs/benchmarks.md, sixth round).
+    rows = all_rows(db, "SELECT id, position, level, title, markdown, version, updated_at FROM sections"
+                        " WHERE report_id = ? AND deleted_at IS NULL ORDER BY position", (report_id,))
+    sections = [Section(report_id=report_id, html="", updated_by_name=None, **row) for row in rows]
     for section, number in zip(sections, number_outline(s.level for s in sections), strict=True):
         section.number = number
     return sections
