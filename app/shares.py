@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from . import audit, clock
-from .db import all_rows, connect, one, transaction, without_fsync
+from .db import Packed, all_rows, connect, transaction, without_fsync
 from .editions import list_editions
 from .permissions import NotAllowed, require_view
 from .reports import InvalidInput, NotFound
@@ -120,15 +120,17 @@ def list_shares(db: sqlite_utils.Database, report_id: int) -> list[dict]:
     return rows
 
 
+# What a view needs of a link, in one value (db.Packed): every share view reads it, by the UNIQUE index.
+_LIVE_SHARE = Packed({name: name for name in ("id", "report_id", "edition_id", "token_hash", "expires_at",
+                                               "revoked_at")}, "FROM shares WHERE token_hash = ?")
+
+
 def open_share(db: sqlite_utils.Database, token: str) -> dict | None:
     """The live share for a token; None for malformed, unknown, revoked or expired. Only reads."""
     if not _TOKEN_SHAPE.match(token or ""):
         return None
     digest = token_hash(token)
-    # The UNIQUE index; only the columns a view needs: every share view reads them, and under load each column
-    # of the row is paid for again in the hand-overs of the interpreter lock (docs/benchmarks.md, sixth round).
-    share = one(db, "SELECT id, report_id, edition_id, token_hash, expires_at, revoked_at FROM shares"
-                " WHERE token_hash = ?", (digest,))
+    share = _LIVE_SHARE.one(db, (digest,))
     # The lookup is by hash, so timing says nothing about the token; compare_digest anyway.
     if share is None or not hmac.compare_digest(share["token_hash"], digest):
         return None

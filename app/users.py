@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import audit, clock, sessions
 from . import directory as ldap
 from .cleantext import clean
-from .db import all_rows, one, transaction
+from .db import Packed, all_rows, one, transaction
 from .labels import ROLES  # noqa: F401 (callers name it here)
 from .throttle import Throttle
 
@@ -99,15 +99,15 @@ def get_user(db: sqlite_utils.Database, user_id: int) -> User | None:
     return _to_user(one(db, _USER_SQL + "users.id = ?", (user_id,)))
 
 
-# Only what a User is made of (_to_user) and what sessions.verdict reads: every signed-in request reads this row,
-# and under load each column costs more than it does alone (docs/benchmarks.md, sixth round).
-_SESSION_USER_SQL = (
-    "SELECT users.id, users.username, users.display_name, users.role, users.unit_id, users.active,"
-    " units.name AS unit_name, sessions.id AS session_id, sessions.user_id AS session_user_id,"
-    " sessions.created_at AS session_created_at, sessions.last_seen_at AS session_last_seen_at,"
-    " sessions.ended_at AS session_ended_at, (SELECT number FROM generation) AS generation FROM users"
-    " LEFT JOIN units ON units.id = users.unit_id LEFT JOIN sessions ON sessions.id = ? WHERE users.id = ?"
-)
+# Only what a User is made of (_to_user) and what sessions.verdict reads, in one value (db.Packed): every signed-in
+# request reads this row.
+_SESSION_USER = Packed({
+    "id": "users.id", "username": "users.username", "display_name": "users.display_name", "role": "users.role",
+    "unit_id": "users.unit_id", "active": "users.active", "unit_name": "units.name", "session_id": "sessions.id",
+    "session_user_id": "sessions.user_id", "session_created_at": "sessions.created_at",
+    "session_last_seen_at": "sessions.last_seen_at", "session_ended_at": "sessions.ended_at",
+    "generation": "(SELECT number FROM generation)",
+}, "FROM users LEFT JOIN units ON units.id = users.unit_id LEFT JOIN sessions ON sessions.id = ? WHERE users.id = ?")
 
 
 def session_user(db: sqlite_utils.Database, token: str | None, user_id: int, idle: timedelta, max_age: timedelta,
@@ -118,7 +118,7 @@ def session_user(db: sqlite_utils.Database, token: str | None, user_id: int, idl
     One read for all three: every signed-in request asks, and under load each statement costs a hand-over of
     the interpreter lock between the server's threads."""
     key = sessions.token_hash(token) if token and isinstance(token, str) else ""
-    row = one(db, _SESSION_USER_SQL, (key, user_id))
+    row = _SESSION_USER.one(db, (key, user_id))
     why = sessions.verdict(db, token, row, user_id, idle, max_age, touch)
     return _to_user(row), why, row["generation"] if row else None
 
