@@ -8,8 +8,8 @@ from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from .errors import InvalidInput
 from .outline import numbering_level
-from .reports import InvalidInput
 
 # A heading style without a typed number still says its level; give it a number of that level
 # so the numbering-based parser places it (the number shown is recomputed from position anyway).

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from . import sandbox
 from .cleantext import clean, clean_tree
+from .errors import InvalidInput
 from .form_model import FormInputError, form_from_json, form_to_json
-from .outline import ParsedReport, ParsedSection, parse
-from .reports import NO_SECTIONS, InvalidInput
+from .outline import NO_SECTIONS, ParsedReport, ParsedSection, parse
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 

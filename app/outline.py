@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass, field
 
+NO_SECTIONS = "没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。"
+
 # The level of a heading is told by how it is numbered; real files get their # counts wrong.
 _NUMBERINGS = [
     (1, re.compile(r"^([一二三四五六七八九十]+)\s*、\s*")),

@@ -186,35 +186,6 @@ class PdfPress:
                                  f"另存为 PDF，或联系管理员（{error}）。") from None
 
 
-def typeset_task(payload: bytes) -> bytes:
-    """Worker side of PdfPress.typeset: WeasyPrint over the print page's HTML and stylesheet."""
-    from weasyprint import CSS, HTML  # only the worker loads Pango and WeasyPrint
-
-    size = struct.unpack(">I", payload[:4])[0]
-    stylesheet = json.loads(payload[4:4 + size])["stylesheet"]
-    html = payload[4 + size:].decode("utf-8")
-    return HTML(string=html, url_fetcher=_no_fetching()).write_pdf(stylesheets=[CSS(filename=stylesheet)])
-
-
-def _no_fetching():
-    """A WeasyPrint URL fetcher that fetches nothing.
-
-    A picture in a section's Markdown (![](http://10.0.0.1/admin)) would otherwise make the server
-    request any address it can reach whenever someone, even a share link's reader, downloads the PDF.
-    The print page needs no resource but the stylesheet, which is passed in as a file.
-    """
-    try:
-        from weasyprint.urls import URLFetcher  # WeasyPrint 68 and later: a class
-    except ImportError:  # pragma: no cover (older WeasyPrint: any function is a fetcher)
-        return refuse_fetch
-    return URLFetcher(allowed_protocols=())
-
-
-def refuse_fetch(url: str, *args, **kwargs):
-    """The fetcher of older WeasyPrint versions: refuse every URL."""
-    raise ValueError(f"PDF 中不载入外部资源：{url[:100]}")
-
-
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 

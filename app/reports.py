@@ -12,7 +12,7 @@ from .errors import InvalidInput, NotFound  # noqa: F401 (callers name them here
 from .form_model import default_form
 from .form_store import insert_form
 from .labels import STATUS_LABELS  # noqa: F401 (callers name them here)
-from .outline import ParsedReport, ParsedSection
+from .outline import NO_SECTIONS, ParsedReport, ParsedSection
 from .permissions import (
     ALL_UNITS,
     NotAllowed,
@@ -32,7 +32,6 @@ MAX_TITLE_CHARS = 200
 IMPORT_RENDER_SECONDS = 5.0
 
 
-NO_SECTIONS = "没有识别出任何章节标题（如“一、”“（一）”“1.”），请检查编号后再导入。"
 
 
 class ReportExists(InvalidInput):

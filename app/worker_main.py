@@ -1,7 +1,8 @@
 """The program of a sandbox worker process (see sandbox.py): it runs one kind of task, job after job.
 
 Run as a script (`python app/worker_main.py LIMITS TASK`), not as part of the package, so a Markdown
-worker loads Python-Markdown and nothing else; heavier tasks import the package's module they need.
+worker loads Python-Markdown and nothing else; heavier tasks import the package's module they need,
+and what it imports, but not the application (app/__init__.py).
 It speaks length-prefixed frames over stdin and stdout: the same on Linux and Windows, no fork.
 A request is the payload; an answer is one status byte and a body:
   O  done: the task's bytes
@@ -11,9 +12,12 @@ A request is the payload; an answer is one status byte and a body:
   X  failed otherwise (the body names the error, for the server's log)
 """
 
+import importlib
 import json
+import os
 import struct
 import sys
+import types
 
 try:
     import resource
@@ -53,14 +57,14 @@ def _task(name: str):
         return markdown_html(name.split(":", 1)[1])
     module, function = {
         "upload": ("app.importer", "parse_file_task"),
-        "pdf": ("app.printing", "typeset_task"),
+        "pdf": ("app.pdf_task", "typeset_task"),
         "xlsx": ("app.xlsx_import", "parse_form_task"),
     }[name]
-    # The project's root, so that `app` imports as a package (the script's own folder is app/).
-    root = __file__.rsplit("app", 1)[0].rstrip("/\\") or "."
-    sys.path.insert(0, root)
-    import importlib
-
+    # The package as a bare namespace over this folder: its modules import as `app.…` without app/__init__.py,
+    # whose application factory loads Flask and every view (half a second before the job's time even starts).
+    package = types.ModuleType("app")
+    package.__path__ = [os.path.dirname(os.path.abspath(__file__))]
+    sys.modules["app"] = package
     return getattr(importlib.import_module(module), function)
 
 

@@ -21,7 +21,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse  # refuses entity definitions and DTDs (so does openpyxl with it)
 
 from . import sandbox
-from .reports import InvalidInput
+from .errors import InvalidInput
 
 MAX_XLSX_BYTES = 3 * 1024 * 1024  # the site's upload limit
 MAX_UNCOMPRESSED = 40 * 1024 * 1024  # every member of the zip together, as declared
