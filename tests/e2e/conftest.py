@@ -1,5 +1,6 @@
 """End-to-end fixtures: the real server (flask serve / waitress) in a subprocess, and headless
-Chromium driven by Playwright's sync API, logged in through the real login form."""
+Chromium driven by Playwright's sync API, each person in a context of their own with a session from the real
+login form (sign_in)."""
 
 import os
 import secrets
@@ -14,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from app import db as database
 from app.users import create_user, get_or_create_unit
-from tests.livesrv import answers_200, free_port
+from tests.livesrv import Client, answers_200, free_port
 from tests.passwords import CHEAP_HASH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -131,22 +132,28 @@ def browser():
         browser.close()
 
 
+def sign_in(context, base: str, username: str, password: str) -> None:
+    """Give a browser context a new session of its own as `username`: the real login form posted over HTTP
+    (tests/livesrv.py), its cookie handed to the context. Opening the form, posting it and drawing the home page
+    in Chromium cost a second of CPU per test; the form itself is driven in the browser by the keyboard-only
+    workflow, the accessibility checks, the summary page and the XSS sweep."""
+    client = Client(base)
+    client.login(username, password)
+    context.add_cookies([{"name": cookie.name, "value": cookie.value, "url": base, "httpOnly": True,
+                          "sameSite": "Lax"} for cookie in client.cookies])
+
+
 def log_in(browser, base: str, username: str):
-    """A fresh, separate browser context on the site at `base`, logged in as `username` via the form."""
+    """A fresh, separate browser context on the site at `base`, signed in as `username`, on a blank page."""
     context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 768}, locale="zh-CN")
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORDS[username])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
+    sign_in(context, base, username, PASSWORDS[username])
+    return context.new_page()
 
 
 @pytest.fixture
 def login(server, browser):
-    """login('editor') → a fresh, separate browser context's page, logged in via the form."""
+    """login('editor') → a fresh, separate browser context's page, signed in (sign_in), on a blank page."""
     pages = []
 
     def _login(username: str = "editor"):

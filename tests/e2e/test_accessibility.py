@@ -20,7 +20,7 @@ from app.sections import get_sections
 from app.shares import create_share
 from app.users import create_user, get_user
 from app.workflow import perform
-from tests.e2e.conftest import PASSWORDS, UNIT, add_users, flask, served, site_env
+from tests.e2e.conftest import PASSWORDS, UNIT, add_users, flask, served, sign_in, site_env
 
 pytestmark = pytest.mark.e2e
 
@@ -91,17 +91,12 @@ def site(tmp_path_factory):
 
 
 def person(browser, site: Site, username: str | None, viewport=DESKTOP):
-    """A browser context of its own, logged in as `username` (None: nobody); returns its page."""
+    """A browser context of its own, signed in as `username` (None: nobody), on a blank page."""
     context = browser.new_context(base_url=site.base, viewport=viewport, locale="zh-CN")
     context.set_default_timeout(15_000)
-    page = context.new_page()
     if username:
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORDS[username])
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(lambda url: "/login" not in url)
-    return page
+        sign_in(context, site.base, username, PASSWORDS[username])
+    return context.new_page()
 
 
 class Audit:

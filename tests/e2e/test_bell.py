@@ -21,11 +21,13 @@ def site(tmp_path_factory):
 
 def test_the_bell_counts_a_submission_by_another_user_without_a_reload(browser, site):
     reviewer = log_in(browser, site, "reviewer")
+    reviewer.goto("/")
     expect(reviewer.locator("#bell")).to_be_visible()
     expect(reviewer.locator("#bell .bell-count")).to_have_count(0)
     reviewer.evaluate("window.__marker = 1")
 
     editor = log_in(browser, site, "editor")
+    editor.goto("/")
     token = editor.locator('meta[name="csrf-token"]').get_attribute("content")
     answer = editor.request.post(f"{site}/reports/1/submit", headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert answer.status == 200

@@ -31,6 +31,7 @@ def district(tmp_path_factory):
 def test_the_unit_filter_suggests_names_and_narrows_the_list(district, browser):
     page = log_in(browser, district, "admin")
     try:
+        page.goto("/")
         expect(page.locator("select[name=unit]")).to_have_count(0)
         name = page.get_by_label("单位名称含")
         name.press_sequentially("教育", delay=50)
@@ -51,6 +52,7 @@ def test_the_unit_filter_suggests_names_and_narrows_the_list(district, browser):
 def test_a_new_report_is_made_on_its_own_page(district, browser):
     page = log_in(browser, district, "admin")
     try:
+        page.goto("/")
         page.get_by_role("link", name="去新建").click()
         page.wait_for_url(re.compile(r"/reports/new$"))
         page.locator("select[name=unit_id]").select_option(label=EDUCATION)
