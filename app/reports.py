@@ -32,8 +32,6 @@ MAX_TITLE_CHARS = 200
 IMPORT_RENDER_SECONDS = 5.0
 
 
-
-
 class ReportExists(InvalidInput):
     """The unit already has a report for that year; `report_id` is the one to open instead."""
 
