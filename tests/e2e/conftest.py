@@ -139,8 +139,9 @@ def sign_in(context, base: str, username: str, password: str) -> None:
     workflow, the accessibility checks, the summary page and the XSS sweep."""
     client = Client(base)
     client.login(username, password)
-    context.add_cookies([{"name": cookie.name, "value": cookie.value, "url": base, "httpOnly": True,
-                          "sameSite": "Lax"} for cookie in client.cookies])
+    context.add_cookies([{"name": cookie.name, "value": cookie.value, "url": base, "secure": cookie.secure,
+                          "httpOnly": cookie.has_nonstandard_attr("HttpOnly"),
+                          "sameSite": cookie.get_nonstandard_attr("SameSite", "Lax")} for cookie in client.cookies])
 
 
 def log_in(browser, base: str, username: str):
