@@ -118,10 +118,14 @@ class Worker:
     def call(self, payload: bytes, timeout: float) -> bytes:
         """The task's answer to the payload; Overrun or Refused otherwise (the worker is then unusable
         after an Overrun, except for "depth")."""
+        if timeout <= 0:
+            # No time left (starting the worker took it): not sent, or an answer already there when a loaded
+            # machine delays this thread could slip past a limit that was spent.
+            raise Overrun("time")
         try:
             self.process.stdin.write(struct.pack(">I", len(payload)) + payload)
             self.process.stdin.flush()
-            answer = self.answers.get(timeout=max(timeout, 0.0))
+            answer = self.answers.get(timeout=timeout)
         except queue.Empty:
             raise Overrun("time") from None
         except OSError:

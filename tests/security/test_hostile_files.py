@@ -125,6 +125,20 @@ def test_a_worker_past_its_cpu_limit_is_ended_by_the_kernel():
         worker.close()
 
 
+def test_a_job_whose_time_went_on_starting_its_worker_is_not_sent():
+    # An upload's limit counts the worker's start (sandbox.run_once): with nothing left, the job must be refused as
+    # too slow, not handed over and its answer taken when this thread happens to look after it has arrived.
+    worker = sandbox.Worker("markdown:tables", sandbox.Limits(seconds=30))
+    try:
+        with pytest.raises(sandbox.Overrun) as stopped:
+            worker.call("正文".encode(), timeout=0)
+        assert stopped.value.cause == "time"
+        time.sleep(0.5)  # time enough for a worker that had the job to answer it
+        assert worker.answers.empty(), "the worker was given the job"
+    finally:
+        worker.close()
+
+
 def _upload_workers() -> list[int]:
     """Process ids of this process's upload workers still alive (Linux /proc)."""
     found = []
