@@ -23,7 +23,9 @@ PATHOLOGICAL = {
 def test_pathological_markdown_is_cut_off_and_shown_as_escaped_text(name):
     started = time.monotonic()
     html = render_markdown(PATHOLOGICAL[name] + "<script>alert(1)</script>")
-    assert time.monotonic() - started < RENDER_SECONDS + 1.0
+    # Stopped at RENDER_SECONDS, not after minutes; besides the stop, a worker may have to start after the last one was
+    # stopped, and the text is prepared and escaped here: 1.3–1.5 s for the headings on an idle machine, 2 s when busy.
+    assert time.monotonic() - started < RENDER_SECONDS + 2.0
     # Escaped as text, or removed by nh3. Since #16 one Enter is one paragraph, which splits the rules
     # into blocks that Python-Markdown reads in linear time: they may come back as rules, in time.
     assert html.startswith(("<hr>", "<p>") if name == "horizontal rules" else "<p>")
