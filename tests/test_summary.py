@@ -19,6 +19,7 @@ from app.seedscale import seed_scale
 from app.summary import filter_rows, sort_rows, totals, unit_trend, year_summary
 from app.users import create_user, get_or_create_unit, get_user
 from tests.conftest import PASSWORD, Auth
+from tests.passwords import CHEAP_HASH
 
 
 def _vary_forms(db, seed: int = 7) -> None:
@@ -44,13 +45,13 @@ def district(tmp_path_factory):
     path = tmp_path_factory.mktemp("district") / "district.sqlite"
     db = database.connect(str(path))
     migrate(db)
-    admin = get_user(db, create_user(db, "admin", "admin", PASSWORD, display_name="管理员"))
+    admin = get_user(db, create_user(db, "admin", "admin", PASSWORD, display_name="管理员", method=CHEAP_HASH))
     seed_scale(db, admin, units=12, years=2, sections=4, last_year=2024, password=PASSWORD)
     _vary_forms(db)
     with database.transaction(db):  # the varied forms were written behind the app's back
         refresh_all(db)
     get_or_create_unit(db, "示范区新设单位<script>")
-    create_user(db, "supervisor", "supervisor", PASSWORD, display_name="财政局监管")
+    create_user(db, "supervisor", "supervisor", PASSWORD, display_name="财政局监管", method=CHEAP_HASH)
     db.conn.close()
     return path
 

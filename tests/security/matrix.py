@@ -23,6 +23,7 @@ from app.sections import get_sections, save_section
 from app.users import create_user, get_user
 from app.workflow import perform
 from tests.conftest import PASSWORD, Auth, csrf_from
+from tests.passwords import CHEAP_HASH
 from tests.security.authz_table import CONFLICT, DENY, LOGIN, NOTFOUND, OK, ROUTES, UNAUTH
 
 STATES = ("draft", "submitted", "reviewed", "approved")
@@ -140,7 +141,8 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
     admin, reviewer = get_user(db, 1), get_user(db, 4)
     report_id = db.execute("SELECT id FROM reports ORDER BY id LIMIT 1").fetchone()[0]
     unit_id, other_unit = 1, 2
-    retired = create_user(db, "retired", "editor", PASSWORD, display_name="将停用", unit_id=unit_id)
+    retired = create_user(db, "retired", "editor", PASSWORD, display_name="将停用", unit_id=unit_id,
+                          method=CHEAP_HASH)
     other_report = create_report(db, admin, other_unit, 2024, standard_outline("广州市荔湾区教育局", 2024))
     # Edition 1 exists in every state: approve once, then reopen.
     for action in ("submit", "pass", "approve"):
@@ -208,7 +210,9 @@ def build_world(template: Path, tmp: Path, state: str) -> World:
 
     app = create_app({"TESTING": True, "DATABASE": str(base), "SECRET_KEY": "matrix-secret",
                       # Rate limits have their own tests; here they would only add noise.
-                      "LOGIN_FAILURES_PER_ADDRESS": 10_000, "SHARE_MISSES_PER_ADDRESS": 10_000})
+                      "LOGIN_FAILURES_PER_ADDRESS": 10_000, "SHARE_MISSES_PER_ADDRESS": 10_000,
+                      # Accounts made or reset through the admin pages, and the stand-in hash of unknown names.
+                      "TEST_PASSWORD_HASH": CHEAP_HASH})
     world = World(state, app, base, tmp / "template.sqlite", tmp, ids)
     for principal, username in USERNAMES.items():
         auth = Auth(app.test_client())
