@@ -119,8 +119,8 @@ class Worker:
         """The task's answer to the payload; Overrun or Refused otherwise (the worker is then unusable
         after an Overrun, except for "depth")."""
         if timeout <= 0:
-            # No time left (starting the worker took it): not sent, or an answer already there when a loaded
-            # machine delays this thread could slip past a limit that was spent.
+            # No time left (starting the worker used it up): not sent. Sent anyway, its answer could be in before
+            # this thread, delayed on a loaded machine, looked for it, and a spent limit would let it through.
             raise Overrun("time")
         try:
             self.process.stdin.write(struct.pack(">I", len(payload)) + payload)
