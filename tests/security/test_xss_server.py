@@ -13,7 +13,7 @@ from app.placeholders import fill
 from app.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, ALLOWED_URL_SCHEMES, render_markdown
 from tests.conftest import Auth
 from tests.security.hostile import HOSTILE_PASSWORD, bad_url, check_html, plant
-from tests.security.xss_payloads import PAYLOADS, TEMPLATE_PRODUCT
+from tests.security.xss_payloads import PAYLOADS, TEMPLATE_PRODUCT, packed
 
 CATEGORIES = {p.category for p in PAYLOADS}
 
@@ -22,6 +22,16 @@ def test_the_corpus_covers_the_owasp_categories_with_over_150_payloads():
     assert len(PAYLOADS) >= 150
     assert len(CATEGORIES) >= 14
     assert len({p.text for p in PAYLOADS}) == len(PAYLOADS)
+
+
+@pytest.mark.parametrize("limit", [30, 50, 100, 200, 500, 2000])
+def test_packing_puts_every_payload_that_fits_into_one_text_within_the_limit(limit):
+    # The names, titles and notes planted below carry the corpus in packed texts: one lost is a payload unchecked.
+    fitting = sorted(t for t in (" ".join(p.text.split()) for p in PAYLOADS) if len(t) <= limit)
+    groups = packed(limit)
+    assert all(len(group) <= limit for group in groups)
+    assert sum(len(group) for group in groups) == sum(len(t) for t in fitting) + len(fitting) - len(groups)
+    assert all(sum(text in group for group in groups) >= 1 for text in fitting)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: f"{p.n}-{p.category}")

@@ -318,16 +318,18 @@ def products() -> set[str]:
 
 
 def packed(limit: int, separator: str = " ") -> list[str]:
-    """The payloads that fit `limit` characters, packed greedily into as few strings as possible."""
-    groups, current = [], ""
-    for payload in PAYLOADS:
-        text = " ".join(payload.text.split())  # names and titles collapse white space anyway
-        if len(text) > limit:
-            continue
-        if current and len(current) + len(separator) + len(text) > limit:
-            groups.append(current)
-            current = ""
-        current = f"{current}{separator}{text}" if current else text
-    if current:
-        groups.append(current)
+    """The payloads that fit `limit` characters, packed into few strings (first fit, longest first).
+
+    Every hostile unit, user and link is a page or more that the browser sweep opens: first fit by decreasing
+    length packs the corpus into 103 unit names of 100 characters where filling one string at a time in corpus
+    order took 130 (the bound is 100)."""
+    texts = [" ".join(p.text.split()) for p in PAYLOADS]  # names and titles collapse white space anyway
+    groups: list[str] = []
+    for text in sorted((t for t in texts if len(t) <= limit), key=len, reverse=True):
+        for index, group in enumerate(groups):
+            if len(group) + len(separator) + len(text) <= limit:
+                groups[index] = f"{group}{separator}{text}"
+                break
+        else:
+            groups.append(text)
     return groups
