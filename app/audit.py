@@ -145,17 +145,6 @@ def verify_chain(db: sqlite_utils.Database) -> int | None:
     return None
 
 
-def for_report(db: sqlite_utils.Database, report_id: int, limit: int = 50) -> list[dict]:
-    """The latest audit rows of one report, newest first, with the actor's name."""
-    return all_rows(
-        db,
-        "SELECT audit_log.*, users.display_name AS actor_name FROM audit_log"
-        " LEFT JOIN users ON users.id = audit_log.actor_id"
-        " WHERE report_id = ? ORDER BY audit_log.id DESC LIMIT ?",
-        (report_id, limit),
-    )
-
-
 def count(db: sqlite_utils.Database) -> int:
     """How many rows the audit log holds."""
     return db.execute("SELECT count(*) FROM audit_log").fetchone()[0]

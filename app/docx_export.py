@@ -17,7 +17,7 @@ from .printing import Printable
 
 # GB/T 9704: 三号 (16 pt) body in 仿宋; 二号 (22 pt) title in 小标宋; 一、 in 黑体, （一） in 楷体.
 BODY_FONT, TITLE_FONT, HEI, KAI = "仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312"
-BODY_PT, TITLE_PT, SMALL_PT = 16, 22, 10.5
+BODY_PT, TITLE_PT = 16, 22
 HEADING_FONTS = {1: (HEI, False), 2: (KAI, False), 3: (BODY_FONT, True), 4: (BODY_FONT, False)}
 MARGINS_MM = {"top": 37, "right": 26, "bottom": 35, "left": 28}
 

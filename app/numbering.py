@@ -19,20 +19,6 @@ def chinese_numeral(n: int) -> str:
     return text
 
 
-def parse_chinese_numeral(text: str) -> int | None:
-    """Inverse of chinese_numeral for 一…九十九; None for anything else."""
-    if not text or any(ch not in _DIGITS[1:] + "十" for ch in text):
-        return None
-    if "十" not in text:
-        return _DIGITS.index(text) if len(text) == 1 else None
-    tens_text, _, ones_text = text.partition("十")
-    if len(tens_text) > 1 or len(ones_text) > 1 or "十" in ones_text:
-        return None
-    tens = _DIGITS.index(tens_text) if tens_text else 1
-    ones = _DIGITS.index(ones_text) if ones_text else 0
-    return tens * 10 + ones
-
-
 def format_number(level: int, n: int) -> str:
     """The label of the n-th section at a level: 一、 （一） 1. （1）."""
     if level == 1:

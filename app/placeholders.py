@@ -101,11 +101,3 @@ def fill(fragment: str, values: dict[str, str]) -> str:
         position = tag.end()
     parts.append(_replace(fragment[position:], values))
     return "".join(parts)
-
-
-def fill_text(text: str, values: dict[str, str]) -> str:
-    """Plain text (Markdown, a Word run) with known placeholders replaced by their values, no markup."""
-    if not values:
-        return text
-    return PATTERN.sub(lambda m: values.get(m.group(1), m.group(0)) if m.group(1) in PLACEHOLDERS else m.group(0),
-                       text)

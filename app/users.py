@@ -179,11 +179,6 @@ def create_user(
     return user_id
 
 
-def count_users(db: sqlite_utils.Database) -> int:
-    """How many accounts exist."""
-    return db.execute("SELECT count(*) FROM users").fetchone()[0]
-
-
 WRONG_CREDENTIALS = "用户名或密码不正确。"
 LOCKED = "登录失败次数过多，账号已暂时锁定，请15分钟后再试或联系管理员。"
 NO_ACCOUNT = "账号尚未开通，请联系管理员。"

@@ -1,12 +1,13 @@
 """The form's JSON (DESIGN §8), its tables for print and Word, and placeholders in the narrative."""
 
 import json
+import re
 
 import pytest
 
 from app.form_model import FormInputError, form_from_json, form_to_json, load_form_file
 from app.form_render import form_html, form_tables, row_spans
-from app.placeholders import PLACEHOLDERS, fill, fill_text, unknown_in, values_from_json, values_from_score
+from app.placeholders import PLACEHOLDERS, fill, unknown_in, values_from_json, values_from_score
 from app.render import render_markdown
 from tests.conftest import SAMPLE_REPORT
 
@@ -134,7 +135,7 @@ def test_placeholder_values_from_live_scores_and_frozen_json_agree():
     assert live == values_from_json(form_to_json(form, score), score.to_dict())
     assert live["总分"] == "98.78" and live["等级"] == "优" and live["执行率"] == "97.15%"
     assert set(live) == set(PLACEHOLDERS)
-    assert fill_text("得分{{总分}}（{{等级}}）", live) == "得分98.78（优）"
+    assert re.sub(r"<[^>]+>", "", fill("<p>得分{{总分}}（{{等级}}）</p>", live)) == "得分98.78（优）"
 
 
 def test_unknown_placeholders_are_reported_once_each():
