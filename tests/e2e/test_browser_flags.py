@@ -5,59 +5,66 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import BROWSER_UI_FEATURES
-
 pytestmark = pytest.mark.e2e
 
 
-def _descendants() -> dict[int, list[str]]:
-    """Command lines of this test process's descendants (Playwright's driver, the browser and its helpers)."""
-    parents, commands = {}, {}
+def _processes() -> dict[int, tuple[int, list[str]]]:
+    """pid → (parent pid, words of its command line). Chromium's helpers rewrite theirs into one string, so the
+    words are split on spaces as well as NULs."""
+    found = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as stat:
-                parents[int(name)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
             with open(f"/proc/{name}/cmdline", "rb") as cmdline:
-                commands[int(name)] = cmdline.read().decode(errors="replace").split("\0")
+                found[int(name)] = (parent, cmdline.read().decode(errors="replace").replace("\0", " ").split())
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-    mine, grew = {os.getpid()}, True
+    return found
+
+
+def _descendants(processes: dict, root: int) -> set[int]:
+    """Every process below `root`."""
+    below, grew = {root}, True
     while grew:
-        found = {pid for pid, parent in parents.items() if parent in mine} - mine
-        mine |= found
+        found = {pid for pid, (parent, _) in processes.items() if parent in below} - below
+        below |= found
         grew = bool(found)
-    return {pid: commands[pid] for pid in mine if pid in commands and pid != os.getpid()}
+    return below - {root}
 
 
-def _browser_command_line() -> list[str]:
-    """The switches of the Chromium this process launched (the one without --type=)."""
-    browsers = [argv for argv in _descendants().values()
-                if "--remote-debugging-pipe" in argv and not any(a.startswith("--type=") for a in argv)]
+def _browser() -> tuple[int, list[str], dict]:
+    """The Chromium this test process launched (through Playwright's driver): pid, words, and all processes."""
+    processes = _processes()
+    browsers = [pid for pid in _descendants(processes, os.getpid())
+                if "--remote-debugging-pipe" in processes[pid][1]
+                and not any(word.startswith("--type=") for word in processes[pid][1])]
     assert len(browsers) == 1, browsers
-    return browsers[0]
+    return browsers[0], processes[browsers[0]][1], processes
 
 
 def test_playwrights_own_disabled_features_are_kept(browser):
     # Chromium reads only the last --disable-features: ours must carry every one of Playwright's, whichever
     # Playwright is installed, or its fixes for automation (beforeunload dialogs, paint holding …) quietly go.
-    lists = [arg.split("=", 1)[1].split(",") for arg in _browser_command_line()
-             if arg.startswith("--disable-features=")]
+    _, words, _ = _browser()
+    lists = [word.split("=", 1)[1].split(",") for word in words if word.startswith("--disable-features=")]
     assert len(lists) >= 2, lists  # Playwright's, then ours
     missing = set(lists[0]) - set(lists[-1])
     assert not missing, f"add {sorted(missing)} to PLAYWRIGHT_DISABLED_FEATURES in tests/e2e/conftest.py"
-    assert set(BROWSER_UI_FEATURES) <= set(lists[-1])
 
 
 def test_a_new_page_starts_no_address_bar_popup(browser):
     # Each window of the full browser would preload its address-bar popup as a page in a renderer of its own;
-    # if a Chromium update renames the features, this says so instead of the tests slowly getting slower.
+    # if a Chromium update renames the features, this says so instead of the tests quietly getting slower.
     context = browser.new_context()
     try:
         context.new_page()
         time.sleep(0.5)
-        popups = [argv for argv in _descendants().values() if "--top-chrome-webui" in argv]
+        pid, _, processes = _browser()
+        helpers = [processes[child][1] for child in _descendants(processes, pid)]
     finally:
         context.close()
-    assert popups == []
+    assert any("--type=renderer" in words for words in helpers)  # the page's own: the helpers are found
+    assert [words for words in helpers if "--top-chrome-webui" in words] == []
