@@ -38,9 +38,10 @@ def _descendants(processes: dict, root: int) -> set[int]:
 def _browser() -> tuple[int, list[str], dict]:
     """The Chromium this test process launched (through Playwright's driver): pid, words, and all processes."""
     processes = _processes()
-    browsers = [pid for pid in _descendants(processes, os.getpid())
-                if "--remote-debugging-pipe" in processes[pid][1]
-                and not any(word.startswith("--type=") for word in processes[pid][1])]
+    launched = {pid for pid in _descendants(processes, os.getpid()) if "--remote-debugging-pipe" in processes[pid][1]
+                and not any(word.startswith("--type=") for word in processes[pid][1])}
+    # A launcher script that does not exec (chromium-headless-shell's) shows the same switches: take the lowest.
+    browsers = [pid for pid in launched if not _descendants(processes, pid) & launched]
     assert len(browsers) == 1, browsers
     return browsers[0], processes[browsers[0]][1], processes
 
