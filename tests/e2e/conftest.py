@@ -30,9 +30,9 @@ PASSWORDS = {"admin": ADMIN_PASSWORD, "editor": EDITOR_PASSWORD,
 # Display names, as the approval sheet and comment headers show them.
 DISPLAY_NAMES = {"editor": "填报人甲", "reviewer": "审核人乙", "approver": "审批人丙"}
 STARTUP_TIMEOUT = 20.0
-# Debian's Chromium, the browser itself in its headless mode. E2E_CHROMIUM may name another Debian build: with
-# /usr/bin/chromium-headless-shell (package chromium-headless-shell, what Playwright itself runs for headless) the whole
-# run uses a quarter less CPU; docs/benchmarks.md, round 8.
+# Debian's Chromium, the browser itself in its headless mode. E2E_CHROMIUM may name another Debian build, such as
+# /usr/bin/chromium-headless-shell (package chromium-headless-shell, what Playwright itself runs for headless): lighter,
+# but not the browser people use; docs/benchmarks.md, round 8.
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 # Chromium reads only the last --disable-features it is given, so ours repeats Playwright's own list (1.65,
 # chromiumSwitches.ts; test_browser_flags.py fails if Playwright's grows) and adds two kinds of work the pages never
