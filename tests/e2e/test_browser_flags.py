@@ -5,24 +5,15 @@ import time
 
 import pytest
 
+from tests.procs import processes
+
 pytestmark = pytest.mark.e2e
 
 
 def _processes() -> dict[int, tuple[int, list[str]]]:
     """pid → (parent pid, words of its command line). Chromium's helpers rewrite theirs into one string, so the
     words are split on spaces as well as NULs."""
-    found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{name}/cmdline", "rb") as cmdline:
-                found[int(name)] = (parent, cmdline.read().decode(errors="replace").replace("\0", " ").split())
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-    return found
+    return {pid: (parent, " ".join(argv).split()) for pid, (parent, argv) in processes().items()}
 
 
 def _descendants(processes: dict, root: int) -> set[int]:

@@ -14,6 +14,7 @@ import pytest
 from app import sandbox
 from app.importer import parse_bounded
 from app.reports import InvalidInput
+from tests.procs import processes
 from tests.security.hostile_files import CORPUS
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -140,20 +141,9 @@ def test_a_job_whose_time_went_on_starting_its_worker_is_not_sent():
 
 
 def _upload_workers() -> list[int]:
-    """Process ids of this process's upload workers still alive (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"upload" in command and any(b"worker_main.py" in c for c in command):
-            found.append(int(entry.name))
-    return found
+    """Process ids of this process's upload workers still alive."""
+    return [pid for pid, (parent, argv) in processes().items()
+            if parent == os.getpid() and "upload" in argv and any("worker_main.py" in arg for arg in argv)]
 
 
 def test_no_worker_is_left_running_after_an_answer():
