@@ -2,6 +2,7 @@
 
     git worktree add /tmp/base main                       # the code to compare against
     python -m bench.ab --base /tmp/base --only report     # this checkout (B) against /tmp/base (A)
+    python -m bench.ab --base /tmp/base --only save       # eight editors saving back to back (save-paced too)
 
 Both servers run at once over copies of one bench database, idle but for the one under load: wrk loads A,
 then B, then B, then A… (`--rounds` pairs, `--duration` seconds each), so that the machine's drift from
@@ -14,15 +15,35 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from bench.run import ROOT, Server, prepare, targets, wrk
+from bench.run import ROOT, SAVES, Server, login, prepare, save_load, targets, wrk
+
+
+def _load(server: Server, ids: dict, args) -> Callable[[float], dict]:
+    """A function that loads `server` with the chosen target for some seconds and returns wrk's result."""
+    pauses = {key: pause_ms for key, _, pause_ms in SAVES}
+    if args.only in pauses:
+        session = login(server.port, ids["editor"])
+
+        def saves(seconds: float) -> dict:
+            result = save_load(server, ids, session, seconds, pauses[args.only])
+            time.sleep(1)  # saves still in flight when wrk stopped finish before the next run reads the versions
+            return result
+        return saves
+    found = [(path, headers) for key, _, path, headers, _ in targets(server.port, ids) if key == args.only]
+    if not found:
+        sys.exit(f"没有这个目标：{args.only}")
+    return lambda seconds: wrk(server.port, *found[0], args.connections, seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, required=True, help="the other checkout (A); this one is B")
-    parser.add_argument("--only", default="report", help="one target key of bench.run (default report)")
+    parser.add_argument("--only", default="report",
+                        help="one target key of bench.run, save and save-paced among them (default report)")
     parser.add_argument("--rounds", type=int, default=8, help="runs of each, taken in turns (default 8)")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per run (default 4)")
     parser.add_argument("--connections", type=int, default=16)
@@ -39,17 +60,14 @@ def main() -> None:
         for name, root in (("A", args.base.resolve()), ("B", ROOT)):
             server = Server(work / f"{name.lower()}.sqlite", work / f"{name}.log", args.threads, root=root)
             servers[name] = server
-            found = [(path, headers) for key, _, path, headers, _ in targets(server.port, ids) if key == args.only]
-            if not found:
-                sys.exit(f"没有这个目标：{args.only}")
-            server.target = found[0]
-            wrk(server.port, *server.target, args.connections, 2)  # warm up
+            server.load = _load(server, ids, args)
+            server.load(2)  # warm up
         runs = {"A": [], "B": []}
         for turn in range(args.rounds):
             for name in ("A", "B") if turn % 2 == 0 else ("B", "A"):
                 server = servers[name]
                 before = server.cpu_seconds()
-                result = wrk(server.port, *server.target, args.connections, args.duration)
+                result = server.load(args.duration)
                 runs[name].append(((server.cpu_seconds() - before) * 1000 / max(1, result["requests"]),
                                    result["rps"], result["p99"]))
     finally:

@@ -285,22 +285,24 @@ def _save_sections(database: Path, ids: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
+def save_load(server: Server, ids: dict, session: tuple[str, str], seconds: float, pause_ms: int) -> dict:
+    """One wrk run of eight editors saving (8 connections, a section each, each save with the version the last one
+    returned, bench/wrk-save.lua), each pausing `pause_ms` after a save; `session`: the editor's (cookie, CSRF token).
+    Each run starts from the versions the last one left."""
+    cookie, csrf = session
+    return wrk(server.port, "/", {}, 8, seconds, script=SAVE_SCRIPT, script_args=(
+        str(ids["r40"]), csrf, cookie, str(WRK_THREADS), str(pause_ms), *_save_sections(server.database, ids)))
+
+
 def measure_saves(server: Server, ids: dict, args, key: str, name: str, pause_ms: int) -> dict:
-    """Eight editors saving at once (8 connections, a section each, each save with the version the last one
-    returned, bench/wrk-save.lua), each pausing `pause_ms` after a save: throughput, latency, errors; no
+    """Eight editors saving at once, each pausing `pause_ms` after a save: throughput, latency, errors; no
     ceiling (a bare app stores nothing)."""
-    cookie, csrf = login(server.port, ids["editor"])
-
-    def run(seconds: float) -> dict:
-        # Each run starts from the versions the last one left.
-        return wrk(server.port, "/", {}, 8, seconds, script=SAVE_SCRIPT, script_args=(
-            str(ids["r40"]), csrf, cookie, str(WRK_THREADS), str(pause_ms), *_save_sections(server.database, ids)))
-
-    run(args.warmup)
+    session = login(server.port, ids["editor"])
+    save_load(server, ids, session, args.warmup, pause_ms)
     time.sleep(1)  # saves still in flight when wrk stopped finish before the versions are read again
     before = server.cpu_seconds()
     # Paced editors save about once a second: twice the time gives enough saves for a p99.
-    page = run(args.duration * (2 if pause_ms else 1))
+    page = save_load(server, ids, session, args.duration * (2 if pause_ms else 1), pause_ms)
     page["cpu_ms_per_request"] = (server.cpu_seconds() - before) * 1000 / max(1, page["requests"])
     print(f"  {name:<28} {page['rps']:>8.1f}/s  p50 {page['p50']:.1f}  p99 {page['p99']:.1f} ms  "
           f"CPU {page['cpu_ms_per_request']:.2f} ms/请求  非 2xx {page['non2xx']}", flush=True)
