@@ -21,7 +21,6 @@ from .printing import NoCJKFont, from_report
 from .reports import InvalidInput, NotFound, create_report, get_report, list_reports
 from .schema import current_version, migrate
 from .users import ROLES, User, UserError, create_user, generate_password, get_or_create_unit
-from .xlsx_export import report_workbook
 
 # The CLI acts as the machine's operator: it sees and may change every unit's reports.
 OPERATOR = User(id=0, username="cli", display_name="命令行", role="admin", unit_id=None,
@@ -112,6 +111,9 @@ def export_report(report_id: int, fmt: str, output: Path | None):
     if fmt == "xlsx":  # the 自评表 as a workbook (xlsx_export.py)
         if output is None:
             raise click.ClickException("XLSX 是二进制文件，请用 -o 指定输出文件，如 -o 自评表.xlsx")
+        # openpyxl takes a tenth of a second to load: when a workbook is made, not at every start.
+        from .xlsx_export import report_workbook
+
         output.write_bytes(report_workbook(db, report))
         click.echo(f"已导出到 {output}", err=True)
         return

@@ -16,7 +16,6 @@ from flask import current_app, render_template
 from . import clock
 from .bootstrap import ROOT
 from .db import get_db
-from .docx_export import to_docx
 from .editions import keep_file, kept_file
 from .printing import Printable
 from .render import time_budget
@@ -50,6 +49,9 @@ def _make(doc: Printable, fmt: str) -> bytes:
     if fmt == "pdf":
         stylesheet = Path(current_app.static_folder) / "css" / "print.css"
         return current_app.extensions["pdf_press"].typeset(print_html(doc, pdf=True), str(stylesheet))
+    # python-docx takes a twentieth of a second to load: when a Word file is made, not at every start.
+    from .docx_export import to_docx
+
     with time_budget(IMPORT_RENDER_SECONDS):  # an edition's sections are rendered again for Word
         return to_docx(doc, doc.tables())
 

@@ -13,7 +13,6 @@ from .form_store import load_form
 from .permissions import NotAllowed
 from .reports import InvalidInput, NotFound, get_report
 from .summary import indicator_scores, year_summary
-from .xlsx_export import summary_workbook
 from .xlsx_import import read_bounded
 
 
@@ -24,6 +23,9 @@ from .xlsx_import import read_bounded
 @with_appcontext
 def export_summary(year: int, output: Path):
     """Write the year's summary across units as a workbook (汇总, 指标明细)."""
+    # openpyxl takes a tenth of a second to load: when a workbook is made, not at every start.
+    from .xlsx_export import summary_workbook
+
     db = _db()
     rows = year_summary(db, year)
     indicators = indicator_scores(db, year, [row.report_id for row in rows if row.report_id])

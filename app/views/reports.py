@@ -28,7 +28,6 @@ from ..reports import create_report as create
 from ..sections import get_sections
 from ..users import UserError, get_or_create_unit, get_unit
 from ..workflow import TRANSITIONS, allowed_actions, last_return
-from ..xlsx_export import XLSX_MIMETYPE, report_workbook
 from .form import form_context
 from .fragments import all_sections, outline_html, section_renderer
 from .kept import reader_page
@@ -204,6 +203,9 @@ def export(report_id: int, fmt: str):
         record_export(report_id, fmt, doc.edition["number"] if doc.edition else None)
         return response
     if fmt == "xlsx":
+        # openpyxl takes a tenth of a second to load: when a workbook is made, not at every start.
+        from ..xlsx_export import XLSX_MIMETYPE, report_workbook
+
         body, mimetype = report_workbook(db, report), XLSX_MIMETYPE
     elif fmt == "json":
         body, mimetype = to_json(db, report), "application/json"

@@ -25,7 +25,6 @@ from ..summary import (
     unit_trend,
     year_summary,
 )
-from ..xlsx_export import XLSX_MIMETYPE, summary_workbook
 
 bp = Blueprint("summary", __name__, url_prefix="/summary")
 
@@ -129,6 +128,9 @@ def show():
 @bp.get("/export.xlsx")
 def export():
     """The summary as a workbook: the rows shown on the page, then every indicator of those units."""
+    # openpyxl takes a tenth of a second to load: when a workbook is made, not at every start.
+    from ..xlsx_export import XLSX_MIMETYPE, summary_workbook
+
     require_summary(current_user)
     choices = _choices()
     rows = _rows(choices)
