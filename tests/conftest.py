@@ -1,7 +1,9 @@
 """Fixtures in flaskr's spirit: app, client, runner, login, plus a bare database for domain tests."""
 
+import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,14 @@ from tests.passwords import CHEAP_HASH, PASSWORD
 
 SAMPLE_TEXT = SAMPLE_REPORT.read_text(encoding="utf-8")
 UNIT = "广州市荔湾区残疾人联合会"
+
+
+def pytest_configure(config):
+    """Python's bytecode caches are written (under __pycache__, which git ignores) even where
+    PYTHONDONTWRITEBYTECODE is set: the suite starts over a hundred Python processes (servers, commands, file
+    workers), and each would otherwise compile the app's modules again, about a tenth of a second apiece."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the processes the tests start, xdist's workers among them
+    sys.dont_write_bytecode = False
 
 
 @pytest.fixture(scope="session")
