@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import sqlite_utils
 
-from .db import all_rows, before_commit, one, transaction
+from .db import all_rows, before_commit, one
 from .form_store import FormState, form_state
 
 T = TypeVar("T")
@@ -57,14 +57,19 @@ def from_row(row: dict) -> Facts:
 
 
 def refresh(db: sqlite_utils.Database, report_ids: set[int]) -> None:
-    """Write the facts of these reports as they are now (inside the caller's transaction); a report gone loses its."""
-    given = db.__dict__.pop("_final_states", {})
+    """Write the facts of these reports as they are now (inside the caller's transaction); a report gone loses its.
+
+    The form state each is computed from goes to write_then_state, when one is waiting for it."""
+    wanted = db.__dict__.get("_states")
     for report_id in sorted(report_ids):
         report = one(db, "SELECT * FROM reports WHERE id = ?", (report_id,))
         if report is None:
             db.execute("DELETE FROM report_facts WHERE report_id = ?", (report_id,))
             continue
-        facts = compute(db, report, given.get(report_id))
+        state = form_state(db, report)
+        if wanted is not None:
+            wanted[report_id] = state
+        facts = compute(db, report, state)
         values = [getattr(facts, name) for name in COLUMNS]
         db.execute(
             f"INSERT OR REPLACE INTO report_facts (report_id, {', '.join(COLUMNS)})"  # noqa: S608 (fixed names)
@@ -73,19 +78,19 @@ def refresh(db: sqlite_utils.Database, report_ids: set[int]) -> None:
 
 
 def write_then_state(db: sqlite_utils.Database, report: dict, write: Callable[[], T]) -> tuple[T, FormState]:
-    """`write()` as one write transaction, and the report's form state as that transaction leaves it.
+    """`write()`, a write of its own transaction, and the report's form state as that transaction leaves it.
 
-    For a view that shows the state after its write (the checks panel beside a saved section or row):
-    refresh() stores the facts from this same state instead of computing it a second time (about a tenth
-    of a section save). Inside a caller's transaction the state is only returned: refresh() computes its own."""
+    For a view that shows the state after its write (the checks panel beside a saved section or row): the state
+    is the one refresh() computed for the facts as the transaction committed (computing it twice was about a
+    tenth of a section save). What `write()` does before its transaction, such as rendering a section's Markdown,
+    is so done without the write lock held. A write that changed nothing, or one inside a caller's transaction
+    (whose facts are written at its commit), gets the state computed after it."""
+    states = db.__dict__["_states"] = {}
     try:
-        with transaction(db):
-            result = write()
-            state = form_state(db, report)
-            db.__dict__.setdefault("_final_states", {})[report["id"]] = state
-        return result, state
+        result = write()
     finally:
-        db.__dict__.pop("_final_states", None)  # a write that changed nothing never reached refresh()
+        del db.__dict__["_states"]
+    return result, states.get(report["id"]) or form_state(db, report)
 
 
 def refresh_all(db: sqlite_utils.Database) -> int:

@@ -200,7 +200,7 @@ def test_a_write_that_returns_its_state_scores_the_report_once_and_stores_the_sa
     # Nothing to write: nothing is left for the next transaction on this connection to take for its own.
     facts.write_then_state(db, report, lambda: save_section(db, report, get_user(db, 1), saved.id,
                                                              saved.markdown, saved.version))
-    assert "_final_states" not in db.__dict__
+    assert "_states" not in db.__dict__
     # Inside a caller's transaction, a later write in it is not hidden behind the state handed over earlier.
     indicator = _indicator(db, sample)
     with database.transaction(db):
@@ -208,6 +208,23 @@ def test_a_write_that_returns_its_state_scores_the_report_once_and_stores_the_sa
         save_row(db, _report(db, sample), get_user(db, 1), "indicators", indicator.id,
                  _indicator_fields(indicator, actual="0"), indicator.version)
     assert_fresh(db)
+
+
+def test_a_saved_sections_markdown_is_rendered_before_the_write_lock_is_taken(app, db, auth, monkeypatch):
+    """Every other save queues while the write lock is held: the Markdown worker's round trip is made before."""
+    import app.sections as sections
+
+    held = []
+    real = sections.render_markdown
+    monkeypatch.setattr(sections, "render_markdown",
+                        lambda markdown: held.append(database.get_db().conn.in_transaction) or real(markdown))
+    sample = app.config["SAMPLE_ID"]
+    section = _section(db, sample)
+    auth.login("editor")
+    saved = auth.post(f"/reports/{sample}/sections/{section.id}",
+                      {"markdown": "二、自评结论\n\n经自评，得分60分。", "version": section.version})
+    assert saved.status_code == 200 and "60分" in saved.text
+    assert held == [False]
 
 
 def test_the_migration_fills_the_facts_of_existing_reports(app, db):
