@@ -89,7 +89,7 @@ def write_then_state(db: sqlite_utils.Database, report: dict, write: Callable[[]
     try:
         result = write()
     finally:
-        del db.__dict__["_states"]
+        db.__dict__.pop("_states", None)
     return result, states.get(report["id"]) or form_state(db, report)
 
 
